@@ -1,0 +1,105 @@
+"""`yolo8 [TASK] MODE key=value ...`: the command line YOLOv8 users already type, mapped onto the Python API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from yolo8.config import MODES, TASKS, ConfigError, Config, format_help
+
+USAGE = """\
+Usage: yolo8 [TASK] MODE [key=value ...]
+
+  TASK  detect (default), segment or classify
+  MODE  train, val or predict
+        help            this text and every setting with its default
+        MODE help       the settings MODE reads
+        version         the installed version
+
+Examples:
+  yolo8 train                                   # yolov8n on the built-in dataset
+  yolo8 train model=yolov8s.yaml data=coco8.yaml epochs=50 imgsz=640
+  yolo8 val model=runs/detect/train/weights/best.pt
+  yolo8 predict model=best.pt source=images/ conf=0.4
+"""
+
+
+HELP_WORDS = ("help", "--help", "-h")
+
+
+class CommandLineError(ValueError):
+    """The command line could not be understood."""
+
+
+def parse_arguments(argv: Sequence[str]) -> tuple[str | None, str | None, dict[str, str]]:
+    """Split argv into (task, mode, {key: raw value}); raises CommandLineError with a hint."""
+    task = mode = None
+    overrides: dict[str, str] = {}
+    for token in argv:
+        if "=" in token:
+            key, _, value = token.partition("=")
+            key = key.strip().lstrip("-")
+            if not key:
+                raise CommandLineError(f"'{token}' has no key before '='.")
+            overrides[key] = value.strip()
+        elif token in TASKS and task is None and mode is None:
+            task = token
+        elif token in MODES and mode is None:
+            mode = token
+        elif token in HELP_WORDS:
+            continue
+        elif token in ("version", "--version") and mode is None:
+            mode = "version"
+        else:
+            raise CommandLineError(
+                f"'{token}' is not a task, a mode or a key=value pair. "
+                f"Tasks: {', '.join(TASKS)}; modes: {', '.join(MODES)}; settings look like epochs=10."
+            )
+    return task, mode, overrides
+
+
+def run(argv: Sequence[str]) -> int:
+    """Execute one command line; returns the process exit code."""
+    try:
+        task, mode, raw_overrides = parse_arguments(argv)
+    except CommandLineError as error:
+        print(f"yolo8: error: {error}", file=sys.stderr)
+        return 2
+    wants_help = any(word in argv for word in HELP_WORDS)
+    if mode is None and (wants_help or not raw_overrides):
+        print(USAGE + "\nSettings (key, default, meaning):\n" + format_help())
+        return 0
+    if mode == "version":
+        from yolo8 import __version__
+
+        print(__version__)
+        return 0
+    if wants_help:
+        print(f"Usage: yolo8 [TASK] {mode} [key=value ...]\n\nSettings for {mode} (key, default, meaning):")
+        print(format_help(mode))
+        return 0
+    if mode is None:
+        print(f"yolo8: error: no mode given; choose one of {', '.join(MODES)}.", file=sys.stderr)
+        return 2
+    try:
+        config = Config(raw_overrides, mode=mode, **({"task": task} if task else {}))
+    except ConfigError as error:
+        print(f"yolo8: error: {error}", file=sys.stderr)
+        return 2
+
+    from yolo8.api import run_mode
+
+    try:
+        run_mode(config)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"yolo8: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The one table of defaults: every setting's type, default and meaning, shared by the CLI and the Python API.
+
+Values follow YOLOv8's ``default.yaml`` so a YOLOv8 user's habits carry over. ``Config`` merges user
+overrides onto the table and validates them; an unknown key suggests the closest valid one and a value
+of the wrong type names the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting was unknown or had a value of the wrong type."""
+
+
+# ---------------------------------------------------------------- value parsers
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
+        return value.lower() in {"true", "1", "yes"}
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise TypeError("expected true or false")
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise TypeError("expected an integer")
+
+
+def _parse_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError("expected a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise TypeError("expected a number")
+
+
+def _parse_str(value: Any) -> str:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    raise TypeError("expected text")
+
+
+def _parse_int_list(value: Any) -> list[int]:
+    if isinstance(value, str):
+        value = [item for item in value.strip("[]() ").split(",") if item.strip()]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, (list, tuple)):
+        return [_parse_int(item.strip() if isinstance(item, str) else item) for item in value]
+    raise TypeError("expected an integer or a comma-separated list of integers")
+
+
+def _parse_image_size(value: Any) -> int | list[int]:
+    sizes = _parse_int_list(value)
+    if len(sizes) == 1:
+        return sizes[0]
+    if len(sizes) == 2:
+        return sizes
+    raise TypeError("expected one integer or [height, width]")
+
+
+def _parse_cache(value: Any) -> bool | str:
+    if isinstance(value, str) and value.lower() in {"ram", "disk"}:
+        return value.lower()
+    return "ram" if _parse_bool(value) else False
+
+
+def _parse_any(value: Any) -> Any:
+    return value
+
+
+def _nullable(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.lower() in {"none", "null", ""}):
+            return None
+        return parser(value)
+
+    parse.__name__ = f"optional_{parser.__name__}"
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _parse_str(value)
+        matched = [c for c in choices if c.lower() == text.lower()]
+        if not matched:
+            raise TypeError(f"expected one of {', '.join(choices)}")
+        return matched[0]
+
+    return parse
+
+
+# ---------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class Option:
+    """One setting: its default, how a value is parsed, which modes use it and what it means."""
+
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    modes: tuple[str, ...]
+    help: str
+
+
+T, V, P, E = "train", "val", "predict", "export"
+TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E)
+
+TASKS = ("detect", "segment", "classify")
+MODES = ("train", "val", "predict", "export")
+
+OPTIONS: tuple[Option, ...] = (
+    # general
+    Option("task", "detect", _choice(*TASKS), ALL, "detect, segment or classify"),
+    Option("mode", "train", _choice(*MODES), ALL, "train, val, predict or export"),
+    Option("model", None, _nullable(_parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
+    Option("data", None, _nullable(_parse_str), TV, "dataset YAML; empty means the built-in dataset"),
+    Option("epochs", 100, _parse_int, (T,), "number of epochs to train"),
+    Option("patience", 100, _parse_int, (T,), "epochs without fitness improvement before stopping early"),
+    Option("batch", 16, _parse_int, TV, "images per batch"),
+    Option("imgsz", 640, _parse_image_size, ALL, "input size: an integer, or [height, width] for predict/export"),
+    Option("save", True, _parse_bool, (T, P), "save checkpoints (train) or annotated results (predict)"),
+    Option("save_period", -1, _parse_int, (T,), "also save a checkpoint every N epochs (-1: off)"),
+    Option("cache", False, _parse_cache, TV, "cache decoded images: false or ram"),
+    Option("device", None, _nullable(_parse_str), ALL, "cpu, 0, or 0,1 for several GPUs; empty picks CUDA when present"),
+    Option("workers", 8, _parse_int, TV, "data loader worker processes (capped by CPU count)"),
+    Option("project", None, _nullable(_parse_str), ALL, "parent directory of the run directory"),
+    Option("name", None, _nullable(_parse_str), ALL, "run directory name (default: the mode, numbered)"),
+    Option("exist_ok", False, _parse_bool, ALL, "reuse an existing run directory instead of numbering a new one"),
+    Option("pretrained", True, _nullable(_parse_any), (T,), "start from a checkpoint's weights (true, false or a path)"),
+    Option("optimizer", "auto", _choice("auto", "SGD", "Adam", "AdamW", "RMSProp"), (T,), "optimizer"),
+    Option("verbose", True, _parse_bool, ALL, "print detailed output"),
+    Option("seed", 0, _parse_int, (T,), "random seed"),
+    Option("deterministic", True, _parse_bool, (T,), "use deterministic algorithms"),
+    Option("single_cls", False, _parse_bool, TV, "treat every class as one"),
+    Option("rect", False, _parse_bool, TV, "rectangular batches (always on for val)"),
+    Option("cos_lr", False, _parse_bool, (T,), "cosine learning-rate schedule instead of linear"),
+    Option("close_mosaic", 10, _parse_int, (T,), "turn mosaic off for the last N epochs (0: never)"),
+    Option("resume", False, _nullable(_parse_any), (T,), "resume from the last checkpoint (true or its path)"),
+    Option("amp", True, _parse_bool, (T,), "mixed precision on CUDA"),
+    Option("fraction", 1.0, _parse_float, (T,), "fraction of the training set to use"),
+    Option("freeze", None, _nullable(_parse_int_list), (T,), "freeze the first N layers, or a list of layer indices"),
+    Option("val", True, _parse_bool, (T,), "validate during training"),
+    Option("split", "val", _choice("train", "val", "test"), (V,), "dataset split to validate"),
+    Option("save_json", False, _parse_bool, (V,), "write predictions.json in COCO results format"),
+    Option("conf", None, _nullable(_parse_float), (V, P), "confidence threshold (default 0.25 predict, 0.001 val)"),
+    Option("iou", 0.7, _parse_float, (V, P), "NMS IoU threshold"),
+    Option("max_det", 300, _parse_int, (V, P), "maximum detections per image"),
+    Option("half", False, _parse_bool, (V, P, E), "half precision (CUDA)"),
+    Option("plots", True, _parse_bool, TV, "save plots"),
+    # predict
+    Option("source", None, _nullable(_parse_any), (P,), "image, directory, glob, video, or list of these"),
+    Option("vid_stride", 1, _parse_int, (P,), "read every Nth video frame"),
+    Option("stream", False, _parse_bool, (P,), "yield results one frame at a time"),
+    Option("agnostic_nms", False, _parse_bool, (V, P), "class-agnostic NMS"),
+    Option("classes", None, _nullable(_parse_int_list), (V, P), "keep only these class ids"),
+    Option("save_txt", False, _parse_bool, (P,), "save results as YOLO txt labels"),
+    Option("save_conf", False, _parse_bool, (P,), "include confidences in saved txt labels"),
+    Option("save_crop", False, _parse_bool, (P,), "save a crop of every detection"),
+    Option("show_labels", True, _parse_bool, (P,), "draw class names"),
+    Option("show_conf", True, _parse_bool, (P,), "draw confidences"),
+    Option("show_boxes", True, _parse_bool, (P,), "draw boxes"),
+    Option("line_width", None, _nullable(_parse_int), (P,), "box line width (default: from image size)"),
+    # hyperparameters
+    Option("lr0", 0.01, _parse_float, (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
+    Option("lrf", 0.01, _parse_float, (T,), "final learning rate as a fraction of lr0"),
+    Option("momentum", 0.937, _parse_float, (T,), "SGD momentum / Adam beta1"),
+    Option("weight_decay", 0.0005, _parse_float, (T,), "weight decay, scaled by batch / nbs"),
+    Option("warmup_epochs", 3.0, _parse_float, (T,), "warmup epochs (fractions allowed)"),
+    Option("warmup_momentum", 0.8, _parse_float, (T,), "initial warmup momentum"),
+    Option("warmup_bias_lr", 0.1, _parse_float, (T,), "initial warmup learning rate of biases"),
+    Option("box", 7.5, _parse_float, (T,), "box loss gain"),
+    Option("cls", 0.5, _parse_float, (T,), "classification loss gain"),
+    Option("dfl", 1.5, _parse_float, (T,), "distribution focal loss gain"),
+    Option("nbs", 64, _parse_int, (T,), "nominal batch size: gradients accumulate up to it"),
+    Option("hsv_h", 0.015, _parse_float, (T,), "HSV hue augmentation (fraction)"),
+    Option("hsv_s", 0.7, _parse_float, (T,), "HSV saturation augmentation (fraction)"),
+    Option("hsv_v", 0.4, _parse_float, (T,), "HSV value augmentation (fraction)"),
+    Option("degrees", 0.0, _parse_float, (T,), "rotation (+/- degrees)"),
+    Option("translate", 0.1, _parse_float, (T,), "translation (+/- fraction)"),
+    Option("scale", 0.5, _parse_float, (T,), "scale (+/- gain)"),
+    Option("shear", 0.0, _parse_float, (T,), "shear (+/- degrees)"),
+    Option("perspective", 0.0, _parse_float, (T,), "perspective (+/- fraction), range 0-0.001"),
+    Option("flipud", 0.0, _parse_float, (T,), "probability of a vertical flip"),
+    Option("fliplr", 0.5, _parse_float, (T,), "probability of a horizontal flip"),
+    Option("mosaic", 1.0, _parse_float, (T,), "probability of a 4-image mosaic"),
+    Option("mixup", 0.0, _parse_float, (T,), "probability of mixup"),
+    Option("copy_paste", 0.0, _parse_float, (T,), "probability of copy-paste (segment)"),
+)
+
+OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
+
+# `yolo8 train` with no data trains on the built-in dataset; these sizes make that a few-minute job on a
+# laptop CPU. They apply only when the user left both `data` and the key unset.
+BUILTIN_DATASET_DEFAULTS: dict[str, Any] = {"epochs": 10, "imgsz": 320}
+
+
+def closest_key(name: str, candidates: Iterable[str] = OPTIONS_BY_NAME) -> str | None:
+    """The valid key nearest to a misspelt ``name``, or None when nothing is close."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def parse_value(name: str, value: Any) -> Any:
+    """Check and convert one setting; raises ConfigError naming the key and the expected type."""
+    option = OPTIONS_BY_NAME.get(name)
+    if option is None:
+        suggestion = closest_key(name)
+        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+        raise ConfigError(f"'{name}' is not a valid yolo8 setting.{hint} Run 'yolo8 help' for the list.")
+    try:
+        return option.parse(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"'{name}={value}' is invalid: {error} (default: {option.default!r}; {option.help})."
+        ) from None
+
+
+class Config(Mapping[str, Any]):
+    """Validated settings: the defaults table with user overrides merged on top.
+
+    Read a value as ``config.epochs`` or ``config["epochs"]``; ``config.overrides`` are the keys the user set.
+    """
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None, **more: Any):
+        given = {**(overrides or {}), **more}
+        self._overrides = {name: parse_value(name, value) for name, value in given.items()}
+        self._values = {**DEFAULTS, **self._overrides}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Config({self._overrides!r})"
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self._overrides)
+
+    def merge(self, overrides: Mapping[str, Any] | None = None, **more: Any) -> "Config":
+        """A new Config with these overrides added on top of this one's."""
+        return Config({**self._overrides, **(overrides or {}), **more})
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> "Config":
+        """A new Config where ``defaults`` fill the keys the user did not set."""
+        return Config({**defaults, **self._overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def options_for(mode: str | None = None) -> list[Option]:
+    """The options a mode uses (all of them when mode is None), in table order."""
+    return [option for option in OPTIONS if mode is None or mode in option.modes]
+
+
+def format_help(mode: str | None = None) -> str:
+    """A table of every setting a mode reads: key, default and meaning."""
+    rows = options_for(mode)
+    width = max(len(option.name) for option in rows)
+    default_width = max(len(repr(option.default)) for option in rows)
+    return "\n".join(
+        f"  {option.name:<{width}}  {option.default!r:<{default_width}}  {option.help}" for option in rows
+    )

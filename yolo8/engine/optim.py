@@ -1,0 +1,109 @@
+"""Optimizer construction and the learning-rate / momentum schedule of the YOLOv8 recipe."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+# Above this many planned optimizer iterations, `optimizer=auto` trusts SGD; below it AdamW converges faster.
+AUTO_SGD_MIN_ITERATIONS = 10_000
+
+
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """What `optimizer=auto` (or an explicit name) resolved to."""
+
+    name: str
+    lr0: float
+    momentum: float
+    warmup_bias_lr: float
+
+
+def resolve_optimizer(
+    name: str, lr0: float, momentum: float, warmup_bias_lr: float, iterations: int, num_classes: int
+) -> OptimizerChoice:
+    """Pick the optimizer and its base settings as YOLOv8 does.
+
+    ``auto``: SGD (lr 0.01, momentum 0.9) for long runs of more than 10,000 iterations, otherwise AdamW with
+    lr round(0.002 * 5 / (4 + nc), 6) and momentum 0.9; both without a bias warm-up boost. An explicit name
+    keeps the user's lr0 and momentum.
+    """
+    if name != "auto":
+        return OptimizerChoice(name, lr0, momentum, warmup_bias_lr)
+    if iterations > AUTO_SGD_MIN_ITERATIONS:
+        return OptimizerChoice("SGD", 0.01, 0.9, 0.0)
+    return OptimizerChoice("AdamW", round(0.002 * 5 / (4 + num_classes), 6), 0.9, 0.0)
+
+
+def parameter_groups(model: nn.Module) -> tuple[list, list, list]:
+    """Split parameters into (biases, decayed weights, normalisation weights); only the middle one decays."""
+    biases, weights, norm_weights = [], [], []
+    norm_types = tuple(cls for name, cls in vars(nn).items() if "Norm" in name and isinstance(cls, type))
+    for module in model.modules():
+        for param_name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad:
+                continue
+            if param_name == "bias":
+                biases.append(param)
+            elif isinstance(module, norm_types):
+                norm_weights.append(param)
+            else:
+                weights.append(param)
+    return biases, weights, norm_weights
+
+
+def build_optimizer(model: nn.Module, choice: OptimizerChoice, weight_decay: float) -> torch.optim.Optimizer:
+    """The optimizer over three groups: biases (group 0), weights with decay (1), norm weights (2)."""
+    biases, weights, norm_weights = parameter_groups(model)
+    if choice.name in ("Adam", "AdamW"):
+        optimizer_class = torch.optim.Adam if choice.name == "Adam" else torch.optim.AdamW
+        optimizer = optimizer_class(biases, lr=choice.lr0, betas=(choice.momentum, 0.999), weight_decay=0.0)
+    elif choice.name == "RMSProp":
+        optimizer = torch.optim.RMSprop(biases, lr=choice.lr0, momentum=choice.momentum)
+    elif choice.name == "SGD":
+        optimizer = torch.optim.SGD(biases, lr=choice.lr0, momentum=choice.momentum, nesterov=True)
+    else:
+        raise ValueError(f"optimizer '{choice.name}' is not supported; use auto, SGD, Adam, AdamW or RMSProp.")
+    optimizer.add_param_group({"params": weights, "weight_decay": weight_decay})
+    optimizer.add_param_group({"params": norm_weights, "weight_decay": 0.0})
+    return optimizer
+
+
+def lr_factor(epoch: float, epochs: int, final_fraction: float, cosine: bool) -> float:
+    """Multiplier of the base lr at ``epoch``: linear (or cosine) from 1 to ``final_fraction`` over ``epochs``."""
+    if cosine:
+        return ((1 - math.cos(epoch * math.pi / epochs)) / 2) * (final_fraction - 1) + 1
+    return max(1 - epoch / epochs, 0) * (1.0 - final_fraction) + final_fraction
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """Linear warm-up over the first ``iterations`` batches: biases fall from ``bias_lr``, others rise from 0."""
+
+    iterations: int
+    bias_lr: float
+    start_momentum: float
+    momentum: float
+
+    def apply(self, optimizer: torch.optim.Optimizer, iteration: int, epoch_lr_factor: float) -> None:
+        """Set each group's lr (and momentum) for batch ``iteration`` counted from the start of training."""
+        points = [0, self.iterations]
+        for index, group in enumerate(optimizer.param_groups):
+            start = self.bias_lr if index == 0 else 0.0
+            group["lr"] = float(np.interp(iteration, points, [start, group["initial_lr"] * epoch_lr_factor]))
+            if "momentum" in group:
+                group["momentum"] = float(np.interp(iteration, points, [self.start_momentum, self.momentum]))
+            elif "betas" in group:
+                beta1 = float(np.interp(iteration, points, [self.start_momentum, self.momentum]))
+                group["betas"] = (beta1, group["betas"][1])
+
+
+def warmup_iterations(warmup_epochs: float, batches_per_epoch: int) -> int:
+    """YOLOv8 warms up for max(warmup_epochs × batches, 100) iterations, or not at all when warmup_epochs is 0."""
+    if warmup_epochs <= 0:
+        return 0
+    return max(round(warmup_epochs * batches_per_epoch), 100)
