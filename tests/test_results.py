@@ -1,0 +1,134 @@
+"""Results / Boxes views, saving round trips, JSON, and the box drawing they use."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from yolo8.plotting import PALETTE_BGR, class_colour, default_line_width, draw_detections, text_colour_for
+from yolo8.results import Boxes, Results
+
+NAMES = {0: "circle", 1: "star", 2: "cross"}
+# image is 100 high, 200 wide
+DATA = torch.tensor(
+    [
+        [10.0, 20.0, 50.0, 60.0, 0.9, 0.0],
+        [100.0, 10.0, 180.0, 90.0, 0.5, 2.0],
+        [60.0, 30.0, 70.0, 50.0, 0.75, 0.0],
+    ]
+)
+
+
+def make_results(data=DATA):
+    image = np.full((100, 200, 3), 40, np.uint8)
+    image[20:60, 10:50] = (0, 0, 255)
+    return Results(image, "scene.png", NAMES, boxes=data, speed={"preprocess": 1.0, "inference": 2.0, "postprocess": 0.5})
+
+
+def test_box_views_are_consistent():
+    boxes = make_results().boxes
+    torch.testing.assert_close(boxes.xyxy, DATA[:, :4])
+    torch.testing.assert_close(boxes.conf, DATA[:, 4])
+    torch.testing.assert_close(boxes.cls, DATA[:, 5])
+    torch.testing.assert_close(boxes.xywh[0], torch.tensor([30.0, 40.0, 40.0, 40.0]))
+    scale = torch.tensor([200.0, 100.0, 200.0, 100.0])
+    torch.testing.assert_close(boxes.xyxyn, DATA[:, :4] / scale)
+    torch.testing.assert_close(boxes.xywhn, boxes.xywh / scale)
+    # xywh -> xyxy round trip
+    xywh = boxes.xywh
+    torch.testing.assert_close(torch.cat((xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2), 1), boxes.xyxy)
+
+
+def test_len_indexing_and_conversions():
+    results = make_results()
+    assert len(results) == 3 and len(results.boxes) == 3
+    assert results.orig_shape == (100, 200) and results.path == "scene.png" and results.names == NAMES
+    assert results.speed == {"preprocess": 1.0, "inference": 2.0, "postprocess": 0.5}
+    one = results[1]
+    assert len(one) == 1 and one.boxes.cls.tolist() == [2.0]
+    assert len(results[results.boxes.conf > 0.6]) == 2
+    as_numpy = results.numpy()
+    assert isinstance(as_numpy.boxes.data, np.ndarray)
+    np.testing.assert_allclose(as_numpy.boxes.xywhn, results.boxes.xywhn.numpy())
+    assert isinstance(results.cpu().boxes.data, torch.Tensor)
+    assert results.numpy().boxes.to(torch.float64).data.dtype == torch.float64
+    with pytest.raises(ValueError, match=r"\(n, 6\)"):
+        Boxes(torch.zeros(2, 5), (10, 10))
+
+
+def test_empty_results():
+    for results in (make_results(torch.zeros(0, 6)), make_results(None)):
+        assert len(results) == 0
+        assert results.counts_text() == "(no detections)"
+        assert results.summary() == [] and json.loads(results.to_json()) == []
+        np.testing.assert_array_equal(results.plot(), results.orig_img)
+
+
+def test_counts_text_pluralises_in_class_order():
+    assert make_results().counts_text() == "2 circles, 1 cross"
+    assert make_results(DATA[1:2]).counts_text() == "1 cross"
+    assert make_results(torch.cat((DATA[1:2], DATA[1:2]))).counts_text() == "2 crosses"
+
+
+def test_save_txt_round_trip(tmp_path):
+    results = make_results()
+    path = results.save_txt(tmp_path / "scene.txt", save_conf=True)
+    rows = np.loadtxt(path, ndmin=2)
+    assert rows.shape == (3, 6)
+    np.testing.assert_array_equal(rows[:, 0], [0, 2, 0])
+    np.testing.assert_allclose(rows[:, 1:5], results.boxes.xywhn.numpy(), atol=1e-6)
+    np.testing.assert_allclose(rows[:, 5], [0.9, 0.5, 0.75], atol=1e-6)
+    # without confidences: 5 columns; box back to pixels equals the original xyxy
+    rows = np.loadtxt(results.save_txt(tmp_path / "plain.txt"), ndmin=2)
+    assert rows.shape == (3, 5)
+    cx, cy, w, h = rows[:, 1] * 200, rows[:, 2] * 100, rows[:, 3] * 200, rows[:, 4] * 100
+    np.testing.assert_allclose(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1), DATA[:, :4].numpy(), atol=1e-3)
+    assert (tmp_path / "empty.txt").exists() is False
+    make_results(None).save_txt(tmp_path / "empty.txt")
+    assert (tmp_path / "empty.txt").read_text() == ""
+
+
+def test_to_json_and_summary():
+    records = json.loads(make_results().to_json())
+    assert records[0] == {"name": "circle", "class": 0, "confidence": 0.9, "box": {"x1": 10.0, "y1": 20.0, "x2": 50.0, "y2": 60.0}}
+    assert [r["name"] for r in records] == ["circle", "cross", "circle"]
+    normalised = make_results().summary(normalize=True)
+    assert normalised[1]["box"] == {"x1": 0.5, "y1": 0.1, "x2": 0.9, "y2": 0.9}
+
+
+def test_save_crop(tmp_path):
+    written = make_results().save_crop(tmp_path / "crops", "scene.png")
+    assert sorted(p.split("crops/")[1] for p in written) == ["circle/scene.jpg", "circle/scene2.jpg", "cross/scene.jpg"]
+    crop = cv2.imread(str(tmp_path / "crops" / "circle" / "scene.jpg"))
+    assert crop.shape == (40, 40, 3)
+    assert np.abs(crop.astype(int) - [0, 0, 255]).max() < 10  # the red square, JPEG-compressed
+
+
+def test_plot_draws_palette_colours_and_save(tmp_path):
+    results = make_results()
+    canvas = results.plot(line_width=2, labels=False, conf=False)
+    assert canvas.shape == results.orig_img.shape and canvas is not results.orig_img
+    # the left edge of the cross box (x=100) carries the class-2 colour; the original is untouched
+    assert tuple(canvas[70, 100]) == class_colour(2)
+    assert tuple(results.orig_img[70, 100]) == (40, 40, 40)
+    np.testing.assert_array_equal(results.plot(boxes=False), results.orig_img)
+    path = results.save(tmp_path / "out.png", line_width=2, labels=False, conf=False)
+    np.testing.assert_array_equal(cv2.imread(path), canvas)
+
+
+def test_labels_stay_inside_the_image():
+    image = np.zeros((60, 80, 3), np.uint8)
+    # a box touching the top-right corner: the label cannot go above it nor past the right edge
+    canvas = draw_detections(image, np.array([[70.0, 0.0, 80.0, 20.0]]), np.array([1]), np.array([0.5]), NAMES, line_width=2)
+    tag = (canvas == np.array(class_colour(1), np.uint8)).all(axis=2)
+    columns = np.nonzero(tag.any(axis=0))[0]
+    assert columns.min() < 70  # shifted left so the text fits
+    assert columns.max() == 79
+
+
+def test_palette_and_helpers():
+    assert len(PALETTE_BGR) == 20 and class_colour(0) == (180, 119, 31) and class_colour(20) == class_colour(0)
+    assert text_colour_for((255, 255, 255)) == (0, 0, 0) and text_colour_for((0, 0, 0)) == (255, 255, 255)
+    assert default_line_width((640, 640, 3)) == 2 and default_line_width((1080, 1920, 3)) == 4
