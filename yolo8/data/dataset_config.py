@@ -1,0 +1,226 @@
+"""Dataset YAML files in the Ultralytics format, and the image/label file conventions they imply.
+
+A dataset YAML looks like::
+
+    path: ../datasets/coco8      # dataset root; relative to this YAML's directory, else to the cwd
+    train: images/train          # a directory, a .txt list of images, or a list of either
+    val: images/val
+    test:                        # optional
+    names: {0: person, 1: bicycle}   # or a list: [person, bicycle]
+    nc: 2                        # optional; must agree with names
+
+Labels sit beside the images: ``…/images/…/x.jpg`` has its labels in ``…/labels/…/x.txt``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+IMAGE_EXTENSIONS = frozenset({"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm"})
+SPLITS = ("train", "val", "test")
+
+
+class DatasetConfigError(ValueError):
+    """A dataset YAML with a missing or invalid key, or a path that does not exist."""
+
+
+@dataclass
+class DatasetConfig:
+    """A loaded dataset YAML.
+
+    Attributes:
+        root: dataset root directory (absolute).
+        train, val, test: absolute paths (directories, image files or .txt image lists) of each
+            split, or None when the YAML does not give the split.
+        names: class id -> class name, ids 0..num_classes-1.
+        num_classes: number of classes.
+        yaml_file: the YAML file, or None when the config came from a dict.
+    """
+
+    root: Path
+    train: list[str] | None
+    val: list[str] | None
+    test: list[str] | None
+    names: dict[int, str]
+    num_classes: int
+    yaml_file: Path | None = None
+
+
+def _where(yaml_file: Path | None) -> str:
+    return f"dataset YAML '{yaml_file}'" if yaml_file else "dataset config"
+
+
+def _resolve_root(raw_path, yaml_file: Path | None) -> Path:
+    """The `path` key -> absolute root: relative paths try the YAML's directory, then the cwd."""
+    base = yaml_file.parent if yaml_file else Path.cwd()
+    if raw_path in (None, ""):
+        return base.resolve()
+    path = Path(os.path.expanduser(str(raw_path)))
+    if path.is_absolute():
+        return path
+    candidates = [base / path, Path.cwd() / path]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate.resolve()
+    return candidates[0].resolve()  # does not exist; the split check below reports it
+
+
+def _parse_names(data: dict, where: str) -> dict[int, str]:
+    names, count = data.get("names"), data.get("nc")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+        raise DatasetConfigError(f"{where}: 'nc' must be a positive integer, got {count!r}.")
+    if names is None:
+        if count is None:
+            raise DatasetConfigError(
+                f"{where}: missing key 'names'. Add the class names, e.g. 'names: [cat, dog]' "
+                "or 'names: {0: cat, 1: dog}'."
+            )
+        return {index: f"class{index}" for index in range(count)}
+    if isinstance(names, (list, tuple)):
+        parsed = dict(enumerate(names))
+    elif isinstance(names, dict):
+        try:
+            parsed = {int(key): value for key, value in names.items()}
+        except (TypeError, ValueError) as error:
+            raise DatasetConfigError(f"{where}: 'names' keys must be class ids 0, 1, …, got {list(names)}.") from error
+    else:
+        raise DatasetConfigError(f"{where}: 'names' must be a list or a dict of id: name, got {type(names).__name__}.")
+    if sorted(parsed) != list(range(len(parsed))):
+        raise DatasetConfigError(
+            f"{where}: 'names' ids must be 0..{len(parsed) - 1} with no gaps, got {sorted(parsed)}."
+        )
+    if not parsed:
+        raise DatasetConfigError(f"{where}: 'names' is empty; list at least one class.")
+    if count is not None and count != len(parsed):
+        raise DatasetConfigError(
+            f"{where}: 'nc: {count}' disagrees with 'names', which has {len(parsed)} entries. "
+            "Fix one of them, or remove 'nc'."
+        )
+    return {index: str(parsed[index]) for index in range(len(parsed))}
+
+
+def _resolve_split(data: dict, key: str, root: Path, where: str, required: bool) -> list[str] | None:
+    raw = data.get(key)
+    if raw in (None, "", []):
+        if required:
+            raise DatasetConfigError(
+                f"{where}: missing key '{key}'. Add '{key}: <images directory or .txt list, relative to "
+                f"the dataset root {root}>'."
+            )
+        return None
+    entries = raw if isinstance(raw, (list, tuple)) else [raw]
+    resolved = []
+    for entry in entries:
+        if not isinstance(entry, (str, os.PathLike)):
+            raise DatasetConfigError(f"{where}: '{key}' entries must be paths, got {entry!r}.")
+        path = Path(os.path.expanduser(str(entry)))
+        path = path if path.is_absolute() else root / path
+        if required and not path.exists():
+            raise DatasetConfigError(
+                f"{where}: '{key}: {entry}' points to {path}, which does not exist. Fix '{key}' or the "
+                f"dataset root ('path' key, resolved to {root})."
+            )
+        resolved.append(str(path))
+    return resolved
+
+
+def load_dataset_config(source, required_splits=("train", "val")) -> DatasetConfig:
+    """Load a dataset YAML (path) or an already-parsed dict into a DatasetConfig.
+
+    Args:
+        source: path of a .yaml file, or a dict with the same keys.
+        required_splits: splits that must be present and exist on disk; other splits are
+            resolved but not checked.
+
+    Raises:
+        FileNotFoundError: the YAML file does not exist.
+        DatasetConfigError: a key is missing or invalid, or a required split's path is missing.
+    """
+    yaml_file = None
+    if isinstance(source, dict):
+        data = dict(source)
+    else:
+        yaml_file = Path(source).resolve()
+        if not yaml_file.is_file():
+            raise FileNotFoundError(f"dataset YAML '{source}' not found (looked at {yaml_file}).")
+        with open(yaml_file, encoding="utf-8") as file:
+            data = yaml.safe_load(file)
+        if not isinstance(data, dict):
+            raise DatasetConfigError(f"dataset YAML '{yaml_file}' must be a mapping of keys, got {type(data).__name__}.")
+    where = _where(yaml_file)
+    unknown = [split for split in required_splits if split not in SPLITS]
+    if unknown:
+        raise ValueError(f"required_splits must be among {SPLITS}, got {unknown}.")
+    root = _resolve_root(data.get("path"), yaml_file)
+    names = _parse_names(data, where)
+    splits = {key: _resolve_split(data, key, root, where, key in required_splits) for key in SPLITS}
+    return DatasetConfig(root=root, names=names, num_classes=len(names), yaml_file=yaml_file, **splits)
+
+
+def is_image_file(path) -> bool:
+    """True when the file name ends with one of IMAGE_EXTENSIONS (any case)."""
+    return str(path).rpartition(".")[2].lower() in IMAGE_EXTENSIONS
+
+
+def _images_in_list_file(list_file: Path, root: Path) -> list[str]:
+    """Image paths listed one per line in a .txt file; relative lines resolve against root."""
+    files = []
+    with open(list_file, encoding="utf-8") as file:
+        for line in file:
+            line = line.strip()
+            if not line:
+                continue
+            path = line[2:] if line.startswith("./") else line
+            files.append(path if os.path.isabs(path) else os.path.join(root, path))
+    return files
+
+
+def image_files_from(entries, root) -> list[str]:
+    """All image files named by split entries, sorted.
+
+    Args:
+        entries: a path or a list of paths, each a directory (searched recursively), an image
+            file, or a .txt file listing image paths (relative lines such as './images/x.jpg'
+            resolve against root).
+        root: dataset root used for relative entries and relative lines in list files.
+
+    Raises:
+        FileNotFoundError: an entry does not exist, or no images were found.
+    """
+    root = Path(root)
+    entries = entries if isinstance(entries, (list, tuple)) else [entries]
+    files: list[str] = []
+    for entry in entries:
+        path = Path(entry) if Path(entry).is_absolute() else root / entry
+        if path.is_dir():
+            for directory, _subdirs, names in os.walk(path, followlinks=True):
+                files.extend(os.path.join(directory, name) for name in names)
+        elif path.is_file() and path.suffix.lower() == ".txt":
+            files.extend(_images_in_list_file(path, root))
+        elif path.is_file():
+            files.append(str(path))
+        else:
+            raise FileNotFoundError(f"dataset entry '{entry}' not found (looked at {path}).")
+    images = sorted(os.path.normpath(file) for file in files if is_image_file(file))
+    if not images:
+        raise FileNotFoundError(
+            f"no images found in {[str(entry) for entry in entries]}; supported extensions: "
+            f"{', '.join(sorted(IMAGE_EXTENSIONS))}."
+        )
+    return images
+
+
+def label_file_for(image_file) -> str:
+    """YOLO convention: the last '/images/' path component becomes '/labels/' and the extension '.txt'.
+
+    Example: 'data/images/train/a.jpg' -> 'data/labels/train/a.txt'.
+    """
+    image_file = str(image_file)
+    images_part, labels_part = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    head, separator, tail = image_file.rpartition(images_part)
+    label_file = head + labels_part + tail if separator else image_file
+    return os.path.splitext(label_file)[0] + ".txt"
