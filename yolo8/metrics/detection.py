@@ -1,0 +1,233 @@
+"""Detection metrics for the validator: per-image accumulation, then one COCO + YOLO-style summary.
+
+``DetectionMetrics.update`` stores compact numpy copies per image; ``compute`` runs the COCO bbox
+evaluation (:mod:`yolo8.metrics.evaluation`, equal to pycocotools' COCOeval with default parameters
+when ground-truth ``area`` is the box area) and derives the YOLO-style precision / recall at the
+confidence that maximises the mean F1 over classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from yolo8.metrics.ap import box_smooth, confidence_curves, f1_score, interpolated_precision
+from yolo8.metrics.evaluation import CocoTables, evaluate_coco, mean_valid
+
+CURVE_POINTS = 1000  # samples of the confidence / recall axes of the curves
+
+
+@dataclass
+class DetectionSummary:
+    """Everything the validator prints, logs or plots. K = num_classes, C = curve classes.
+
+    COCO values (mAP over IoU 0.50:0.95 unless named otherwise, 101-point, maxDets 100) are -1 when
+    undefined (no non-ignored ground truth in that area range), exactly as COCOeval reports them.
+    Per-class arrays are NaN for classes without ground truth, except ``maps`` which, like YOLOv8,
+    holds the overall ``map`` for those classes.
+
+    precision / recall / f1 (per class and their means over classes with labels) are read at
+    ``best_confidence``, the confidence maximising the mean F1 over classes with labels (mean-F1
+    curve smoothed by a centred moving average of ``f1_smoothing`` × 1000 points), IoU 0.5.
+    Curves: ``precision_curve``, ``recall_curve``, ``f1_curve`` (C, 1000) against
+    ``confidence_points``; ``pr_curve`` (C, 1000) is the interpolated precision at IoU 0.5 against
+    ``recall_points``; row c belongs to class ``curve_classes[c]`` (the classes with labels).
+    """
+
+    map: float
+    map50: float
+    map75: float
+    map_small: float
+    map_medium: float
+    map_large: float
+    fitness: float
+    precision: float
+    recall: float
+    f1: float
+    best_confidence: float
+    maps: np.ndarray
+    ap_per_class: np.ndarray
+    ap50_per_class: np.ndarray
+    precision_per_class: np.ndarray
+    recall_per_class: np.ndarray
+    f1_per_class: np.ndarray
+    instances_per_class: np.ndarray
+    images_per_class: np.ndarray
+    num_images: int
+    names: dict
+    curve_classes: np.ndarray
+    confidence_points: np.ndarray
+    precision_curve: np.ndarray
+    recall_curve: np.ndarray
+    f1_curve: np.ndarray
+    recall_points: np.ndarray
+    pr_curve: np.ndarray
+    coco_precision: np.ndarray = field(repr=False)
+
+    def as_dict(self):
+        """The scalar results, by name: {"precision", "recall", "map50", "map75", "map", ...: float}."""
+        keys = ("precision", "recall", "f1", "map50", "map75", "map", "map_small", "map_medium", "map_large",
+                "fitness", "best_confidence")
+        return {key: float(getattr(self, key)) for key in keys}
+
+
+def _as_numpy(value, dtype, name, shape_tail=()):
+    """Tensor / array / list -> contiguous ndarray of ``dtype``; checks the trailing shape."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value, dtype=dtype)
+    if array.size == 0:
+        array = array.reshape((0, *shape_tail))
+    if array.ndim != 1 + len(shape_tail) or array.shape[1:] != tuple(shape_tail):
+        expected = "(n)" if not shape_tail else f"(n, {shape_tail[0]})"
+        raise ValueError(f"DetectionMetrics.update: {name} has shape {array.shape}; expected {expected}.")
+    return array
+
+
+class DetectionMetrics:
+    """Accumulates per-image detections and ground truths; ``compute`` gives a :class:`DetectionSummary`.
+
+    Args:
+        num_classes: number of classes K; class ids must lie in [0, K).
+        names: {class id: name}, passed through to the summary.
+        max_dets: detections kept per (image, class), COCO's maxDets (100).
+        f1_smoothing: width of the moving average applied to the mean-F1 curve, as a fraction of
+            its 1000 points, before taking its maximum (0 disables smoothing).
+    """
+
+    def __init__(self, num_classes: int, names: dict, max_dets: int = 100, f1_smoothing: float = 0.1):
+        self.num_classes = int(num_classes)
+        self.names = dict(names)
+        self.max_dets = int(max_dets)
+        self.f1_smoothing = float(f1_smoothing)
+        self.reset()
+
+    def reset(self):
+        """Forget every stored image."""
+        self._images = []  # per update: (image_id, det boxes, scores, classes, gt boxes, classes, crowd)
+
+    def __len__(self):
+        return len(self._images)
+
+    def update(self, pred_boxes, pred_scores, pred_classes, gt_boxes, gt_classes, gt_iscrowd=None, image_id=None):
+        """Store one image.
+
+        Args:
+            pred_boxes (Tensor | ndarray[N, 4], xyxy pixels), pred_scores ([N]), pred_classes ([N] class ids).
+            gt_boxes ([M, 4], xyxy pixels), gt_classes ([M]), gt_iscrowd ([M] bool or None = no crowd).
+            image_id: optional sortable id; when every image has one, images are ranked by it (COCO
+                sorts image ids), which only decides between equal scores of different images.
+        """
+        boxes = _as_numpy(pred_boxes, np.float64, "pred_boxes", (4,))
+        scores = _as_numpy(pred_scores, np.float64, "pred_scores")
+        classes = _as_numpy(pred_classes, np.int64, "pred_classes")
+        true_boxes = _as_numpy(gt_boxes, np.float64, "gt_boxes", (4,))
+        true_classes = _as_numpy(gt_classes, np.int64, "gt_classes")
+        crowd = np.zeros(len(true_boxes), bool) if gt_iscrowd is None else _as_numpy(gt_iscrowd, bool, "gt_iscrowd")
+        if not len(boxes) == len(scores) == len(classes):
+            raise ValueError(f"DetectionMetrics.update: pred_boxes, pred_scores, pred_classes have lengths "
+                             f"{len(boxes)}, {len(scores)}, {len(classes)}; they must be equal.")
+        if not len(true_boxes) == len(true_classes) == len(crowd):
+            raise ValueError(f"DetectionMetrics.update: gt_boxes, gt_classes, gt_iscrowd have lengths "
+                             f"{len(true_boxes)}, {len(true_classes)}, {len(crowd)}; they must be equal.")
+        for name, values in (("pred_classes", classes), ("gt_classes", true_classes)):
+            if values.size and (values.min() < 0 or values.max() >= self.num_classes):
+                raise ValueError(f"DetectionMetrics.update: {name} holds {values.min()}..{values.max()}, outside "
+                                 f"[0, {self.num_classes}); check num_classes or the label files.")
+        self._images.append((image_id, boxes, scores, classes, true_boxes, true_classes, crowd))
+
+    def _image_ranks(self):
+        ids = [entry[0] for entry in self._images]
+        if any(image_id is None for image_id in ids):
+            return np.arange(len(ids))
+        ranks = np.empty(len(ids), dtype=np.int64)
+        ranks[sorted(range(len(ids)), key=lambda i: ids[i])] = np.arange(len(ids))
+        return ranks
+
+    def coco_tables(self) -> CocoTables:
+        """Run the COCO evaluation over every stored image."""
+        ranks = self._image_ranks()
+        parts = list(zip(*self._images)) if self._images else [()] * 7
+        _, boxes, scores, classes, true_boxes, true_classes, crowd = parts
+
+        def join(arrays, shape_tail=(), dtype=np.float64):
+            return np.concatenate(arrays) if arrays else np.zeros((0, *shape_tail), dtype)
+
+        det_images = np.repeat(ranks, [len(s) for s in scores]) if scores else np.zeros(0, np.int64)
+        gt_images = np.repeat(ranks, [len(c) for c in true_classes]) if true_classes else np.zeros(0, np.int64)
+        return evaluate_coco(
+            det_images, join(boxes, (4,)), join(scores), join(classes, dtype=np.int64),
+            gt_images, join(true_boxes, (4,)), join(true_classes, dtype=np.int64), join(crowd, dtype=bool),
+            self.num_classes, self.max_dets,
+        )
+
+    def compute(self) -> DetectionSummary:
+        """Evaluate everything stored so far."""
+        tables = self.coco_tables()
+        nc, precision = self.num_classes, tables.precision
+        all_areas = tables.area_names.index("all")
+        overall = precision[:, :, :, all_areas]  # (T, R, K)
+        summary_map = mean_valid(overall)
+        has_labels = tables.num_gt[:, all_areas] > 0
+        ap_per_class = np.where(has_labels, overall.mean(axis=(0, 1)), np.nan)
+        ap50_per_class = np.where(has_labels, overall[0].mean(axis=0), np.nan)
+        maps = np.where(has_labels, ap_per_class, summary_map)
+        curves = self._yolo_curves(tables, np.flatnonzero(has_labels))
+        map50 = mean_valid(overall[0])
+        images_per_class = np.zeros(nc, np.int64)
+        for entry in self._images:
+            images_per_class[np.unique(entry[5][~entry[6]])] += 1
+        return DetectionSummary(
+            map=summary_map,
+            map50=map50,
+            map75=mean_valid(overall[5]),
+            map_small=mean_valid(precision[:, :, :, tables.area_names.index("small")]),
+            map_medium=mean_valid(precision[:, :, :, tables.area_names.index("medium")]),
+            map_large=mean_valid(precision[:, :, :, tables.area_names.index("large")]),
+            fitness=0.1 * max(map50, 0.0) + 0.9 * max(summary_map, 0.0),
+            maps=maps,
+            ap_per_class=ap_per_class,
+            ap50_per_class=ap50_per_class,
+            instances_per_class=tables.num_gt[:, all_areas].copy(),
+            images_per_class=images_per_class,
+            num_images=len(self._images),
+            names=self.names,
+            coco_precision=precision,
+            **curves,
+        )
+
+    def _yolo_curves(self, tables: CocoTables, classes):
+        """P / R / F1 against confidence and the PR curve at IoU 0.5 for ``classes``; the best-F1 point."""
+        nc = self.num_classes
+        confidence_points = np.linspace(0.0, 1.0, CURVE_POINTS)
+        recall_points = np.linspace(0.0, 1.0, CURVE_POINTS)
+        shape = (len(classes), CURVE_POINTS)
+        precision_curve, recall_curve, pr_curve = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        bounds = np.searchsorted(tables.ranked_classes, np.arange(nc + 1))
+        true_positive, false_positive = tables.ranked_true_positive[0], tables.ranked_false_positive[0]  # IoU 0.5
+        for row, k in enumerate(classes):
+            span = slice(bounds[k], bounds[k + 1])
+            kept = true_positive[span] | false_positive[span]  # drop ignored detections
+            num_gt = int(tables.num_gt[k, tables.area_names.index("all")])
+            precision_curve[row], recall_curve[row] = confidence_curves(
+                tables.ranked_scores[span][kept], true_positive[span][kept], num_gt, confidence_points
+            )
+            pr_curve[row] = interpolated_precision(
+                true_positive[None, span], false_positive[None, span], num_gt, recall_points
+            )[0][0]
+        f1_curve = f1_score(precision_curve, recall_curve)
+        best = int(np.argmax(box_smooth(f1_curve.mean(axis=0), self.f1_smoothing))) if len(classes) else 0
+        per_class = {name: np.full(nc, np.nan) for name in ("precision", "recall", "f1")}
+        for name, curve in (("precision", precision_curve), ("recall", recall_curve), ("f1", f1_curve)):
+            per_class[name][classes] = curve[:, best]
+        means = {name: float(values[classes].mean()) if len(classes) else 0.0 for name, values in per_class.items()}
+        return dict(
+            precision=means["precision"], recall=means["recall"], f1=means["f1"],
+            best_confidence=float(confidence_points[best]),
+            precision_per_class=per_class["precision"], recall_per_class=per_class["recall"],
+            f1_per_class=per_class["f1"], curve_classes=np.asarray(classes, np.int64),
+            confidence_points=confidence_points, precision_curve=precision_curve, recall_curve=recall_curve,
+            f1_curve=f1_curve, recall_points=recall_points, pr_curve=pr_curve,
+        )

@@ -1,0 +1,126 @@
+"""The COCO bbox evaluation (default parameters) over flat arrays of detections and ground truths.
+
+Semantics follow the published COCO detection evaluation: top ``max_dets`` detections per
+(image, category) by score, greedy score-ordered matching (:func:`yolo8.metrics.matching.coco_match`),
+crowd and out-of-range ground truths ignored, unmatched out-of-range detections ignored, 101-point
+interpolated precision per (IoU threshold, category, area range), -1 where a category has no
+non-ignored ground truth. Ground-truth and detection areas are box areas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from yolo8.metrics.ap import AREA_RANGES, IOU_THRESHOLDS, RECALL_THRESHOLDS, interpolated_precision
+from yolo8.metrics.matching import coco_match, group_pairs, pair_overlaps
+
+
+@dataclass
+class CocoTables:
+    """Result of :func:`evaluate_coco`.
+
+    precision: ndarray[T, R, K, A], interpolated precision; -1 for (category, area) without ground truth.
+    recall: ndarray[T, K, A], final recall; -1 likewise.
+    num_gt: ndarray[K, A] int64, non-ignored ground truths per category and area range.
+    ranked_scores: ndarray[D] scores of the kept detections, sorted by (class, descending score).
+    ranked_classes: ndarray[D] int64 classes in that order.
+    ranked_true_positive, ranked_false_positive: ndarray[T, D] bool for the area range "all".
+    area_names: the A area-range names, in order.
+    """
+
+    precision: np.ndarray
+    recall: np.ndarray
+    num_gt: np.ndarray
+    ranked_scores: np.ndarray
+    ranked_classes: np.ndarray
+    ranked_true_positive: np.ndarray
+    ranked_false_positive: np.ndarray
+    area_names: tuple
+
+
+def box_areas(boxes):
+    """boxes (ndarray[N, 4], xyxy) -> areas (ndarray[N])."""
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_boxes, gt_classes, gt_crowd,
+                  num_classes: int, max_dets: int = 100):
+    """COCO bbox evaluation of flat arrays.
+
+    Args:
+        det_images (ndarray[N] int64): image rank of each detection; images are visited in this order
+            (it only breaks ties between equal scores of different images, as the sorted image ids do
+            in COCO). det_boxes (ndarray[N, 4] xyxy pixels), det_scores (ndarray[N]), det_classes
+            (ndarray[N] int64 in [0, num_classes)). Within one image, input order breaks score ties.
+        gt_images, gt_boxes, gt_classes (ndarray[M], [M, 4] xyxy pixels, [M]), gt_crowd (ndarray[M] bool).
+        num_classes: K. max_dets: detections kept per (image, class).
+
+    Returns:
+        :class:`CocoTables`.
+    """
+    det_boxes, gt_boxes = np.asarray(det_boxes, np.float64), np.asarray(gt_boxes, np.float64)
+    det_scores = np.asarray(det_scores, np.float64)
+    det_keys = np.asarray(det_images, np.int64) * num_classes + np.asarray(det_classes, np.int64)
+    gt_keys = np.asarray(gt_images, np.int64) * num_classes + np.asarray(gt_classes, np.int64)
+    gt_crowd = np.asarray(gt_crowd, bool)
+
+    # Group detections by (image, class) in descending score order, stable, and keep the top max_dets.
+    order = np.lexsort((-det_scores, det_keys))
+    sorted_keys = det_keys[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_keys, sorted_keys, side="left")
+    order, rank = order[rank < max_dets], rank[rank < max_dets]
+    det_keys, det_boxes, det_scores = det_keys[order], det_boxes[order], det_scores[order]
+    det_classes = det_keys % num_classes
+
+    area_names = tuple(AREA_RANGES)
+    low = np.array([AREA_RANGES[name][0] for name in area_names])[:, None]  # (A, 1)
+    high = np.array([AREA_RANGES[name][1] for name in area_names])[:, None]
+    gt_area, det_area = box_areas(gt_boxes), box_areas(det_boxes)
+    gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < low) | (gt_area[None, :] > high)  # (A, M)
+    det_outside = (det_area[None, :] < low) | (det_area[None, :] > high)  # (A, N)
+
+    pair_det, pair_gt, pair_slot = group_pairs(det_keys, gt_keys)
+    overlaps = pair_overlaps(det_boxes[pair_det], gt_boxes[pair_gt], gt_crowd[pair_gt])
+    thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)
+    matched, matched_ignored = coco_match(
+        det_keys, rank, gt_keys, gt_ignore, gt_crowd, pair_det, pair_gt, pair_slot, overlaps, thresholds
+    )
+    true_positive = matched & ~matched_ignored  # (A, T, N)
+    false_positive = ~matched & ~det_outside[:, None, :]
+
+    # Rank per class across images: descending score, ties by image order then in-image order.
+    by_class = np.lexsort((-det_scores, det_classes))
+    ranked_classes = det_classes[by_class]
+    bounds = np.searchsorted(ranked_classes, np.arange(num_classes + 1))
+    gt_classes = np.asarray(gt_classes, np.int64)
+    num_gt = np.stack(
+        [np.bincount(gt_classes[~gt_ignore[a]], minlength=num_classes) for a in range(len(area_names))], axis=1
+    )  # (K, A)
+
+    precision = -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), num_classes, len(area_names)))
+    recall = -np.ones((len(IOU_THRESHOLDS), num_classes, len(area_names)))
+    for k in np.flatnonzero(num_gt.any(axis=1)):
+        columns = by_class[bounds[k]:bounds[k + 1]]
+        for a in np.flatnonzero(num_gt[k]):
+            precision[:, :, k, a], recall[:, k, a] = interpolated_precision(
+                true_positive[a][:, columns], false_positive[a][:, columns], int(num_gt[k, a])
+            )
+    all_index = area_names.index("all")
+    return CocoTables(
+        precision=precision,
+        recall=recall,
+        num_gt=num_gt,
+        ranked_scores=det_scores[by_class],
+        ranked_classes=ranked_classes,
+        ranked_true_positive=true_positive[all_index][:, by_class],
+        ranked_false_positive=false_positive[all_index][:, by_class],
+        area_names=area_names,
+    )
+
+
+def mean_valid(values):
+    """Mean of the entries > -1 (COCO's summary rule); -1 when there are none."""
+    valid = values[values > -1]
+    return float(valid.mean()) if valid.size else -1.0
