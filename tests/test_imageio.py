@@ -137,3 +137,14 @@ def test_unreadable_files_raise_image_read_error(tmp_path):
     assert isinstance(info.value, OSError)
     copy = pickle.loads(pickle.dumps(info.value))  # crosses DataLoader worker processes intact
     assert (copy.path, copy.reason, str(copy)) == (info.value.path, info.value.reason, str(info.value))
+
+
+def test_truncated_jpeg_still_decodes(tmp_path):
+    """A JPEG that lost its end marker (interrupted copy) decodes with the surviving pixels."""
+    pixels = np.full((24, 32, 3), 120, np.uint8)
+    path = tmp_path / "cut.jpg"
+    cv2.imwrite(str(path), pixels)
+    path.write_bytes(path.read_bytes()[:-2])
+    image = read_image(path)
+    assert image.shape == (24, 32, 3)
+    assert np.abs(image.astype(int) - 120).max() <= 2

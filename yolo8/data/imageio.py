@@ -158,13 +158,19 @@ def read_image(path) -> np.ndarray:
         raise ImageReadError(path, "the file is empty")
     if jpeg_orientation(data) != 1:
         return _read_with_pil(path, data)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error:
-        image = None
+    image = _decode(data)
+    if image is None and data[:2] == b"\xff\xd8" and data[-2:] != b"\xff\xd9":
+        image = _decode(data + b"\xff\xd9")  # truncated JPEG: decode what is there, the rest is grey
     if image is None:  # formats or features OpenCV does not handle; PIL may
         return _read_with_pil(path, data)
     return image
+
+
+def _decode(data: bytes) -> np.ndarray | None:
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        return None
 
 
 def is_truncated_jpeg(path) -> bool:
