@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import pickletools
 import re
 import zipfile
@@ -202,6 +201,17 @@ def test_copyreg_reconstructor_only_builds_placeholders_on_object():
             RestrictedPickleModule("f.pt").load(io.BytesIO(bad))
 
 
+def test_build_cannot_patch_allowed_callables_or_placeholder_classes():
+    restricted = RestrictedPickleModule("f.pt")
+    patch_function = b"ctorch._utils\n_rebuild_tensor_v2\n(dV__defaults__\n(tsb."
+    with pytest.raises(UnsafeCheckpointError, match="set attributes"):
+        restricted.load(io.BytesIO(patch_function))
+    patch_class = b"cultralytics.x\nThing\n(dV__setstate__\nNsb."
+    with pytest.raises(TypeError):
+        restricted.load(io.BytesIO(patch_class))
+    assert restricted.placeholders["ultralytics.x.Thing"].__setstate__ is PlaceholderObject.__setstate__
+
+
 def test_placeholder_construction_runs_nothing():
     cls = RestrictedPickleModule("f.pt").placeholder_class("ultralytics.Thing")
     obj = cls("rm -rf /", shell=True)
@@ -253,7 +263,8 @@ def small_model(seed: int) -> nn.Module:
 def test_module_tree_walk_equals_state_dict_and_prefers_ema(tmp_path, legacy_format):
     model, ema = small_model(0), small_model(1)
     path = tmp_path / "tree.pt"
-    torch.save({"model": model, "ema": ema, "train_args": {"epochs": 3}}, path,
+    train_args = {"epochs": 3, "best": np.float64(0.25), "scores": np.arange(3), "save_dir": Path("runs/a")}
+    torch.save({"model": model, "ema": ema, "train_args": train_args}, path,
                _use_new_zipfile_serialization=not legacy_format)
     checkpoint = read_ultralytics_checkpoint(path)
     expected = ema.state_dict()
@@ -263,7 +274,7 @@ def test_module_tree_walk_equals_state_dict_and_prefers_ema(tmp_path, legacy_for
     assert checkpoint.weights_from == "ema" and checkpoint.task == "detect"
     assert checkpoint.names == {0: "cat", 1: "dog"} and checkpoint.stride == [8.0, 16.0, 32.0]
     assert checkpoint.batchnorm_eps == {"model.1": 1e-3, "model.3.1": 1e-5}
-    assert checkpoint.train_args == {"epochs": 3}
+    assert checkpoint.train_args == {"epochs": 3, "best": 0.25, "scores": [0, 1, 2], "save_dir": "runs/a"}
     assert not is_ultralytics_checkpoint(path)
 
 

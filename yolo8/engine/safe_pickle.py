@@ -153,7 +153,7 @@ def _path_as_string(*parts):
     return "/".join(parts) if parts else "."
 
 
-def _numpy_globals() -> dict[tuple[str, str], Callable]:
+def _numpy_functions() -> dict[tuple[str, str], Callable]:
     import numpy
 
     def reconstruct(subtype, shape, dtype):
@@ -165,18 +165,34 @@ def _numpy_globals() -> dict[tuple[str, str], Callable]:
         _require(isinstance(data, bytes), "numpy scalar data is not bytes")
         return numpy.frombuffer(data, dtype=dtype, count=1)[0]
 
-    table = {("numpy", "dtype"): numpy.dtype, ("numpy", "ndarray"): numpy.ndarray}
+    table = {}
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         table[(module, "_reconstruct")] = reconstruct
         table[(module, "scalar")] = scalar
     return table
 
 
+class _DataCallable:
+    """An allow-listed Python function as the pickle sees it.
+
+    A pickle may ``BUILD`` on any object it holds, which for a plain function would set its
+    ``__defaults__`` or ``__dict__``; this wrapper refuses that, so a file cannot patch our checks.
+    """
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __setstate__(self, state: Any) -> None:
+        raise UnsafeCheckpointError(f"the checkpoint tried to set attributes on {self.function.__name__}")
+
+
 def _allowed_globals() -> dict[tuple[str, str], Callable]:
-    table: dict[tuple[str, str], Callable] = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("torch", "Size"): torch.Size,
-        ("torch", "device"): torch.device,
+    functions = {
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
         ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
@@ -185,12 +201,21 @@ def _allowed_globals() -> dict[tuple[str, str], Callable]:
         ("copyreg", "_reconstructor"): _reconstructor,
         ("_codecs", "encode"): _codecs_encode,
     }
+    for cls in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"):
+        functions[("pathlib", cls)] = _path_as_string
+    functions.update(_numpy_functions())
+    # Types are immutable C types (BUILD on them fails); functions are wrapped, fresh for every load.
+    table: dict[tuple[str, str], Callable] = {key: _DataCallable(f) for key, f in functions.items()}
+    table[("collections", "OrderedDict")] = collections.OrderedDict
+    table[("torch", "Size")] = torch.Size
+    table[("torch", "device")] = torch.device
     for name in ("set", "frozenset", "list", "dict", "tuple", "slice", "complex", "bytearray",
                  "int", "float", "str", "bool", "object", "range"):
         table[("builtins", name)] = getattr(builtins, name)
-    for cls in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"):
-        table[("pathlib", cls)] = _path_as_string
-    table.update(_numpy_globals())
+    import numpy
+
+    table[("numpy", "dtype")] = numpy.dtype
+    table[("numpy", "ndarray")] = numpy.ndarray
     return table
 
 
