@@ -276,3 +276,20 @@ def test_exif_rotated_image_shape_in_scan(tmp_path):
 def test_empty_image_list_is_an_error():
     with pytest.raises(ValueError, match="no image files"):
         scan_labels([], num_classes=1)
+
+
+def test_binary_label_file_is_skipped(tmp_path):
+    files = _make_dataset(tmp_path, {"binary": "", "good": LABELS["good"]})
+    (tmp_path / "labels" / "train" / "binary.txt").write_bytes(b"\xff\xfe\x00bad")
+    result = scan_labels(files, num_classes=2, use_cache=False)
+    assert (result.found, result.corrupt) == (1, 1)
+    assert "binary.txt: skipped" in result.warnings[0] and "not UTF-8" in result.warnings[0]
+
+
+def test_cached_run_logs_its_summary(tmp_path, caplog):
+    files = _make_dataset(tmp_path, {"good": LABELS["good"], "missing": None})
+    scan_labels(files, num_classes=2, prefix="val")
+    with caplog.at_level(logging.INFO, logger="yolo8"):
+        scan_labels(files, num_classes=2, prefix="val")
+    messages = [r.getMessage() for r in caplog.records if r.name == "yolo8"]
+    assert messages == [f"val: found 1, missing 1, empty 0, corrupt 0 (cache {tmp_path / 'labels' / 'train.yolo8.cache'})"]

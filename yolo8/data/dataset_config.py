@@ -150,7 +150,10 @@ def load_dataset_config(source, required_splits=("train", "val")) -> DatasetConf
         with open(yaml_file, encoding="utf-8") as file:
             data = yaml.safe_load(file)
         if not isinstance(data, dict):
-            raise DatasetConfigError(f"dataset YAML '{yaml_file}' must be a mapping of keys, got {type(data).__name__}.")
+            raise DatasetConfigError(
+                f"dataset YAML '{yaml_file}' must be a mapping of keys (path, train, val, names), "
+                f"got {type(data).__name__}."
+            )
     where = _where(yaml_file)
     unknown = [split for split in required_splits if split not in SPLITS]
     if unknown:

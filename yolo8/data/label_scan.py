@@ -81,11 +81,13 @@ def scan_image(image_file: str, num_classes: int) -> ImageScan:
     except FileNotFoundError:
         return ImageScan(ImageLabels(image_file, shape), "missing", warnings)
     except OSError as error:
-        return ImageScan(None, "corrupt", warnings + [f"{label_file}: skipped {image_file}, cannot read the label file ({error})"])
+        reason = f"{label_file}: skipped {image_file}, cannot read the label file ({error})"
+        return ImageScan(None, "corrupt", warnings + [reason])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return ImageScan(None, "corrupt", warnings + [f"{label_file}: skipped {image_file}, label file is not UTF-8 text"])
+        reason = f"{label_file}: skipped {image_file}, the label file is not UTF-8 text"
+        return ImageScan(None, "corrupt", warnings + [reason])
     if not text.strip():
         return ImageScan(ImageLabels(image_file, shape), "empty", warnings)
     try:
