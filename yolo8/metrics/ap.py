@@ -16,13 +16,13 @@ RECALL_THRESHOLDS = np.linspace(0.0, 1.0, int(np.round((1.0 - 0.0) / 0.01)) + 1,
 AREA_RANGES = {"all": (0.0, 1e10), "small": (0.0, 32.0**2), "medium": (32.0**2, 96.0**2), "large": (96.0**2, 1e10)}
 
 
-def interpolated_precision(true_positive, false_positive, num_gt: int, recall_points=RECALL_THRESHOLDS):
+def interpolated_precision(true_positive, false_positive, num_gt, recall_points=RECALL_THRESHOLDS):
     """Interpolated precision at fixed recall points (COCO's 101-point AP when averaged).
 
     Args:
         true_positive, false_positive (ndarray[T, D] bool): per IoU threshold, flags of the detections in
             descending score order. Ignored detections have both flags False.
-        num_gt: number of non-ignored ground truths (> 0).
+        num_gt: number of non-ignored ground truths (> 0), an int or an ndarray[T, 1] (one per row).
         recall_points (ndarray[R]): recall values at which precision is read.
 
     Returns:
@@ -33,8 +33,8 @@ def interpolated_precision(true_positive, false_positive, num_gt: int, recall_po
     num_thresholds, num_dets = true_positive.shape
     if num_dets == 0:
         return np.zeros((num_thresholds, len(recall_points))), np.zeros(num_thresholds)
-    tp_sum = np.cumsum(true_positive, axis=1).astype(np.float64)
-    fp_sum = np.cumsum(false_positive, axis=1).astype(np.float64)
+    tp_sum = np.cumsum(true_positive, axis=1, dtype=np.float64)
+    fp_sum = np.cumsum(false_positive, axis=1, dtype=np.float64)
     recall = tp_sum / num_gt
     precision = tp_sum / (fp_sum + tp_sum + np.spacing(1))
     envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]  # best precision from here on

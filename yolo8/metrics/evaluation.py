@@ -101,12 +101,17 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
 
     precision = -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), num_classes, len(area_names)))
     recall = -np.ones((len(IOU_THRESHOLDS), num_classes, len(area_names)))
+    true_positive, false_positive = true_positive[:, :, by_class], false_positive[:, :, by_class]  # (A, T, N)
+    num_thresholds = len(IOU_THRESHOLDS)
     for k in np.flatnonzero(num_gt.any(axis=1)):
-        columns = by_class[bounds[k]:bounds[k + 1]]
-        for a in np.flatnonzero(num_gt[k]):
-            precision[:, :, k, a], recall[:, k, a] = interpolated_precision(
-                true_positive[a][:, columns], false_positive[a][:, columns], int(num_gt[k, a])
-            )
+        span, areas = slice(bounds[k], bounds[k + 1]), np.flatnonzero(num_gt[k])
+        class_precision, class_recall = interpolated_precision(
+            true_positive[areas, :, span].reshape(len(areas) * num_thresholds, -1),  # (a, T, n) -> (a*T, n)
+            false_positive[areas, :, span].reshape(len(areas) * num_thresholds, -1),
+            np.repeat(num_gt[k, areas], num_thresholds)[:, None],
+        )
+        precision[:, :, k, areas] = class_precision.reshape(len(areas), num_thresholds, -1).transpose(1, 2, 0)
+        recall[:, k, areas] = class_recall.reshape(len(areas), num_thresholds).T  # (a*T) -> (T, a)
     all_index = area_names.index("all")
     return CocoTables(
         precision=precision,
@@ -114,8 +119,8 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
         num_gt=num_gt,
         ranked_scores=det_scores[by_class],
         ranked_classes=ranked_classes,
-        ranked_true_positive=true_positive[all_index][:, by_class],
-        ranked_false_positive=false_positive[all_index][:, by_class],
+        ranked_true_positive=true_positive[all_index],
+        ranked_false_positive=false_positive[all_index],
         area_names=area_names,
     )
 
