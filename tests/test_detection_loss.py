@@ -220,3 +220,19 @@ def test_parity_with_fixture_model():
         _, eval_raw = model(images)
     assert_matches_record(train_raw, recorded["train"])
     assert_matches_record(eval_raw, recorded["eval"])
+
+
+def test_rejects_batch_index_outside_the_batch():
+    targets = torch.tensor([[2, 0, 0.5, 0.5, 0.1, 0.1]])
+    with pytest.raises(ValueError, match="batch_idx"):
+        DetectionLoss(num_classes=3)(random_outputs(), targets)
+
+
+def test_half_precision_outputs_give_a_float32_loss():
+    raw = [level.detach().half().requires_grad_() for level in random_outputs()]
+    targets = torch.tensor([[0, 1, 0.5, 0.5, 0.4, 0.6]])
+    total, items = DetectionLoss(num_classes=3)(raw, targets)
+    reference_total, reference_items = DetectionLoss(num_classes=3)([level.float() for level in raw], targets)
+    assert total.dtype == torch.float32 and torch.allclose(items, reference_items)
+    total.backward()
+    assert raw[0].grad.dtype == torch.float16 and torch.isfinite(raw[0].grad).all()

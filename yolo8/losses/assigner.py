@@ -96,18 +96,20 @@ class TaskAlignedAssigner:
         positives = in_top_k & candidates
 
         # An anchor claimed by several gts goes to the claimant with the highest overlap.
-        claims = positives.sum(1, keepdim=True)  # (B, 1, A)
-        best_claimant = (overlaps * positives).argmax(1, keepdim=True)  # (B, 1, A)
-        best_claimant_mask = torch.zeros_like(positives).scatter_(1, best_claimant, True)
-        positives = torch.where(claims > 1, best_claimant_mask, positives)
+        batch_index, anchor_index = (positives.sum(1) > 1).nonzero(as_tuple=True)  # contested anchors, (N,) each
+        if len(batch_index):
+            claimant_overlaps = overlaps[batch_index, :, anchor_index] * positives[batch_index, :, anchor_index]  # (N, M)
+            winner = claimant_overlaps.argmax(-1)  # (N,)
+            positives[batch_index, :, anchor_index] = False
+            positives[batch_index, winner, anchor_index] = True
 
         foreground_mask = positives.any(1)  # (B, A)
-        target_gt_index = positives.to(torch.uint8).argmax(1)  # (B, A); 0 for background
+        gt_numbers = torch.arange(num_gts, device=device)[None, :, None]  # (1, M, 1)
+        target_gt_index = (positives * gt_numbers).sum(1)  # (B, A): at most one positive per anchor; 0 for background
         target_labels = labels.gather(1, target_gt_index)  # (B, A)
         target_boxes = gt_boxes.gather(1, target_gt_index[..., None].expand(-1, -1, 4))  # (B, A, 4)
         target_labels = torch.where(foreground_mask, target_labels, torch.full_like(target_labels, self.num_classes))
         target_boxes = target_boxes * foreground_mask[..., None]
-        target_gt_index = target_gt_index * foreground_mask
 
         positive_metric = metric * positives  # (B, M, A)
         max_metric_per_gt = positive_metric.amax(-1, keepdim=True)  # (B, M, 1)

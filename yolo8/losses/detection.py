@@ -47,8 +47,13 @@ def targets_to_padded(targets, batch_size: int, image_size):
     """
     device, dtype = targets.device, targets.dtype
     batch_index = targets[:, 0].long()
-    counts = torch.bincount(batch_index, minlength=batch_size) if len(targets) else torch.zeros(batch_size, dtype=torch.long, device=device)
-    max_per_image = int(counts.max()) if batch_size else 0
+    if len(targets) and (int(batch_index.min()) < 0 or int(batch_index.max()) >= batch_size):
+        raise ValueError(
+            f"targets: batch_idx values {sorted(set(batch_index.tolist()))} fall outside 0..{batch_size - 1} "
+            f"for a batch of {batch_size} images; column 0 of targets must index the image in the batch."
+        )
+    counts = torch.bincount(batch_index, minlength=batch_size)  # (B,) targets per image
+    max_per_image = int(counts.max()) if batch_size and len(targets) else 0
     gt_labels = torch.zeros((batch_size, max_per_image, 1), dtype=dtype, device=device)
     gt_boxes = torch.zeros((batch_size, max_per_image, 4), dtype=dtype, device=device)
     gt_mask = torch.zeros((batch_size, max_per_image, 1), dtype=dtype, device=device)
@@ -106,12 +111,13 @@ class DetectionLoss:
         """
         self._check_outputs(raw_outputs)
         batch_size = raw_outputs[0].shape[0]
-        device, dtype = raw_outputs[0].device, raw_outputs[0].dtype
+        device = raw_outputs[0].device
+        dtype = torch.promote_types(raw_outputs[0].dtype, torch.float32)  # half outputs (AMP): loss in float32
         feature_shapes = [tuple(level.shape[2:]) for level in raw_outputs]
         if image_size is None:
             image_size = (feature_shapes[0][0] * self.strides[0], feature_shapes[0][1] * self.strides[0])
 
-        flat = torch.cat([level.flatten(2) for level in raw_outputs], 2)  # (B, no, H_i, W_i) -> (B, no, A)
+        flat = torch.cat([level.flatten(2) for level in raw_outputs], 2).to(dtype)  # (B, no, H_i, W_i) -> (B, no, A)
         box_logits, class_logits = flat.split((4 * self.reg_max, self.num_classes), 1)
         box_logits = box_logits.permute(0, 2, 1).reshape(batch_size, -1, 4, self.reg_max)  # (B, 4R, A) -> (B, A, 4, R)
         class_logits = class_logits.permute(0, 2, 1)  # (B, C, A) -> (B, A, C)
