@@ -1,0 +1,181 @@
+"""Images per second of the training data pipeline (mosaic on, YOLOv8's default gains).
+
+    python benchmarks/dataloader.py [--data DATA_YAML] [--imgsz 320] [--batch 16] [--workers 2] [--epochs 4]
+
+Without --data it uses the built-in dataset (``yolo8.data.synthetic.builtin_dataset``) when that
+exists, else 400 random 320-px JPEGs with a few boxes each written to a temporary directory.
+Prints the rate including each epoch's start-up, the steady-state rate (first batches of each
+epoch excluded) and, last, the steady-state number alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from yolo8.data.dataset import YOLODataset  # noqa: E402
+from yolo8.data.labels import ImageLabels  # noqa: E402
+from yolo8.data.loader import build_dataloader  # noqa: E402
+from yolo8.data.transforms.compose import Augmentation  # noqa: E402
+
+WARMUP_BATCHES = 3
+
+
+def default_augmentation() -> Augmentation:
+    """YOLOv8's default training gains, read from the defaults table when it is available."""
+    names = [
+        "mosaic", "degrees", "translate", "scale", "shear", "perspective",
+        "hsv_h", "hsv_s", "hsv_v", "fliplr", "flipud", "mixup", "copy_paste",
+    ]
+    from yolo8 import config
+
+    defaults = {option.name: option.default for option in config.OPTIONS} if hasattr(config, "OPTIONS") else {}
+    missing = [name for name in names if name not in defaults]
+    if missing:
+        raise SystemExit(f"yolo8.config has no default for {missing}; the benchmark needs the defaults table")
+    return Augmentation(**{name: float(defaults[name]) for name in names})
+
+
+def write_random_dataset(directory: Path, count: int = 400, size: int = 320) -> Path:
+    """Write ``count`` random ``size``-px JPEGs (blocky noise, compressing like photos) with 2-6 boxes
+    each in the YOLO layout under ``directory``; returns the dataset YAML."""
+    rng = np.random.default_rng(0)
+    images, labels = directory / "images" / "train", directory / "labels" / "train"
+    images.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    for index in range(count):
+        coarse = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+        cv2.imwrite(str(images / f"{index:04d}.jpg"), cv2.resize(coarse, (size, size), interpolation=cv2.INTER_LINEAR))
+        count_boxes = int(rng.integers(2, 7))
+        rows = np.concatenate(
+            [rng.integers(0, 3, (count_boxes, 1)), rng.uniform(0.2, 0.8, (count_boxes, 2)), rng.uniform(0.05, 0.3, (count_boxes, 2))],
+            axis=1,
+        )
+        lines = [f"{int(row[0])} " + " ".join(f"{value:.6f}" for value in row[1:]) for row in rows]
+        (labels / f"{index:04d}.txt").write_text("\n".join(lines) + "\n")
+    yaml_file = directory / "data.yaml"
+    yaml_file.write_text(f"path: {directory}\ntrain: images/train\nval: images/train\nnames: [a, b, c]\n")
+    return yaml_file
+
+
+def labels_from_yaml(data: str) -> list[ImageLabels]:
+    from yolo8.data.dataset_config import image_files_from, load_dataset_config
+    from yolo8.data.label_scan import scan_labels
+
+    config = load_dataset_config(data)
+    return scan_labels(image_files_from(config.train, config.root), config.num_classes, use_cache=False).labels
+
+
+def builtin_yaml() -> str | None:
+    try:
+        from yolo8.data.synthetic import builtin_dataset
+    except ImportError:
+        return None
+    return str(builtin_dataset())
+
+
+def measure(loader, epochs: int) -> tuple[float, float]:
+    """(images/s including start-up, images/s after the first WARMUP_BATCHES of each epoch)."""
+    total_images = total_time = steady_images = steady_time = 0
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for batch_number, batch in enumerate(loader):
+            if batch_number == WARMUP_BATCHES:
+                steady_start = time.perf_counter()
+                steady_count = 0
+            if batch_number >= WARMUP_BATCHES:
+                steady_count += len(batch)
+            total_images += len(batch)
+        end = time.perf_counter()
+        total_time += end - start
+        steady_images += steady_count - len(batch)  # the clock stops after the last batch arrives
+        steady_time += end - steady_start
+    return total_images / total_time, steady_images / steady_time
+
+
+PEER_SCRIPT = """
+import sys, time
+from ultralytics.utils import torch_utils
+torch_utils.NUM_THREADS = 2
+from ultralytics.cfg import get_cfg
+from ultralytics.data.build import build_yolo_dataset, build_dataloader
+from ultralytics.data.utils import check_det_dataset
+data, imgsz, batch, workers, epochs, warmup = sys.argv[1], *map(int, sys.argv[2:7])
+cfg = get_cfg(overrides={"data": data, "imgsz": imgsz, "batch": batch, "workers": workers})
+info = check_det_dataset(data)
+dataset = build_yolo_dataset(cfg, info["train"], batch, info, mode="train")
+loader = build_dataloader(dataset, batch, workers, shuffle=True)
+total = total_time = steady = steady_time = 0
+for _ in range(epochs):
+    start = time.perf_counter()
+    for number, batch_dict in enumerate(loader):
+        size = len(batch_dict["img"])
+        if number == warmup:
+            steady_start, count = time.perf_counter(), 0
+        if number >= warmup:
+            count += size
+        total += size
+    end = time.perf_counter()
+    total_time += end - start
+    steady += count - size
+    steady_time += end - steady_start
+print(f"including start-up {total / total_time:.0f} images/s, steady {steady / steady_time:.0f}")
+"""
+
+
+def measure_peer(data: str, args) -> str:
+    """Run the same measurement on ultralytics' pipeline in its own interpreter (never imported here)."""
+    import os
+    import subprocess
+
+    command = [args.peer, "-c", PEER_SCRIPT, data, str(args.imgsz), str(args.batch), str(args.workers),
+               str(args.epochs), str(WARMUP_BATCHES)]
+    environment = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_VERBOSE": "False"}
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    if result.returncode:
+        raise SystemExit(f"the peer run failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="dataset YAML (default: the built-in dataset)")
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--cache", default="false", choices=["false", "ram"])
+    parser.add_argument("--peer", default=None, help="python of an ultralytics install to time as a black box")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as temporary:
+        data = args.data or builtin_yaml() or str(write_random_dataset(Path(temporary)))
+        labels = labels_from_yaml(data)
+        if args.peer:
+            peer = measure_peer(data, args)
+        dataset = YOLODataset(
+            labels, args.imgsz, augment=True, augmentation=default_augmentation(), rect=False,
+            batch_size=args.batch, stride=32, pad=0.0, cache=args.cache if args.cache == "ram" else False,
+        )
+        loader = build_dataloader(dataset, args.batch, args.workers, shuffle=True, seed=0)
+        with_startup, steady = measure(loader, args.epochs)
+    if args.peer:
+        print(f"ultralytics (black box, {args.peer}): {peer}")
+        print(f"ratio ours / ultralytics (steady state): {steady / float(peer.split()[-1]):.2f}")
+    print(f"data: {data} ({len(labels)} images), imgsz {args.imgsz}, batch {args.batch}, "
+          f"workers {loader.num_workers}, epochs {args.epochs}")
+    print(f"images/s including epoch start-up: {with_startup:.0f}")
+    print(f"images/s steady state: {steady:.0f}")
+    print(f"{steady:.0f}")
+
+
+if __name__ == "__main__":
+    main()

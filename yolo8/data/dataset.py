@@ -1,0 +1,213 @@
+"""YOLODataset: images + labels -> augmented (training) or letterboxed (validation) samples."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from yolo8.data.imageio import read_image
+from yolo8.data.labels import ImageLabels
+from yolo8.data.transforms.annotations import Annotations
+from yolo8.data.transforms.compose import Augmentation, colour_and_flips, to_chw_tensor
+from yolo8.data.transforms.geometric import random_affine
+from yolo8.data.transforms.letterbox import LetterboxInfo, letterbox, rect_batch_shapes, resize_long_side
+from yolo8.data.transforms.mixup import mixup
+from yolo8.data.transforms.mosaic import mosaic4
+
+
+@dataclass
+class Sample:
+    """One dataset item.
+
+    Attributes:
+        image: (3, H, W) uint8 RGB tensor.
+        classes: (N,) int64.
+        boxes: (N, 4) float32 xywh normalised to the output image.
+        segments: N polygons (K, 2) float32 xy normalised to the output image, or [] for boxes only.
+        image_file: path of the (first, for a mosaic) source image.
+        original_shape: (height, width) of that image as read.
+        letterbox: mapping from the original image to ``image`` (see ``boxes_from_letterbox``);
+            None for augmented samples, whose random warp has no such inverse.
+    """
+
+    image: torch.Tensor
+    classes: np.ndarray
+    boxes: np.ndarray
+    segments: list
+    image_file: str
+    original_shape: tuple[int, int]
+    letterbox: LetterboxInfo | None
+
+
+@dataclass
+class _LoadedImage:
+    image: np.ndarray  # (h, w, 3) uint8 BGR, long side = image_size
+    original_shape: tuple[int, int]
+    resize: LetterboxInfo  # original -> resized
+
+
+class YOLODataset(torch.utils.data.Dataset):
+    """Detection dataset over scanned labels.
+
+    Args:
+        labels: one :class:`ImageLabels` per image.
+        image_size: s; images are resized on load so their long side is s.
+        augment: training pipeline (mosaic / random warp / HSV / flips) when true, else letterbox only.
+        augmentation: the gains (from ``yolo8.config``); ignored when ``augment`` is false.
+        rect: rectangular batches: images sorted by aspect ratio, each batch letterboxed to a shared
+            stride-multiple shape (no mosaic). The order of ``self.labels`` becomes the sorted order.
+        batch_size: batch size (rect shapes and the size of the mosaic image buffer depend on it).
+        stride: the model's largest stride.
+        pad: rect padding in strides (YOLOv8: 0.0 for training, 0.5 for validation).
+        cache: False, or "ram" (True means "ram") to keep resized images in memory.
+        seed: seed of the sampling RNG in this process; DataLoader workers reseed it (see ``reseed``).
+
+    Mosaic switch: ``close_mosaic()`` writes to a one-byte tensor in shared memory that every worker
+    process reads on each item, so it takes effect in persistent workers from the next item they
+    build (call it between epochs: batches already prefetched are not rebuilt).
+    """
+
+    def __init__(
+        self,
+        labels: list[ImageLabels],
+        image_size: int,
+        augment: bool,
+        augmentation: Augmentation,
+        rect: bool,
+        batch_size: int,
+        stride: int,
+        pad: float,
+        cache: str | bool,
+        seed: int = 0,
+    ):
+        if not labels:
+            raise ValueError("YOLODataset got no images: check the dataset YAML's train/val entries")
+        if cache is True:
+            cache = "ram"
+        if cache not in (False, "ram"):
+            raise ValueError(f"cache={cache!r}: expected False or 'ram'")
+        self.labels = list(labels)
+        self.image_size = image_size
+        self.augment = augment
+        self.augmentation = augmentation if augment else Augmentation.none()
+        self.rect = rect
+        self.batch_shapes = None
+        if rect:
+            shapes = np.array([label.shape for label in self.labels])
+            order, self.batch_index, self.batch_shapes = rect_batch_shapes(shapes, image_size, batch_size, stride, pad)
+            self.labels = [self.labels[i] for i in order]
+        self._mosaic_enabled = torch.ones(1, dtype=torch.uint8).share_memory_()
+        self._buffer_size = min(len(self.labels), batch_size * 8, 1000) if augment else 0
+        self._buffer: OrderedDict[int, _LoadedImage] = OrderedDict()
+        self._ram: list[_LoadedImage] | None = None
+        if cache == "ram":
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                self._ram = list(pool.map(self._read_and_resize, range(len(self.labels))))
+        self.reseed(seed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def reseed(self, seed: int) -> None:
+        """Restart this process's sampling RNG from ``seed`` and empty the mosaic buffer (reproducibility)."""
+        self._rng = np.random.default_rng(seed)
+        self._buffer.clear()
+
+    def set_mosaic(self, enabled: bool) -> None:
+        """Turn mosaic on or off in this process and in all DataLoader workers (shared memory)."""
+        self._mosaic_enabled[0] = int(enabled)
+
+    def close_mosaic(self) -> None:
+        """Stop using mosaic (YOLOv8 does this for the last ``close_mosaic`` epochs)."""
+        self.set_mosaic(False)
+
+    @property
+    def mosaic_enabled(self) -> bool:
+        return bool(self._mosaic_enabled[0])
+
+    def _read_and_resize(self, index: int) -> _LoadedImage:
+        image = read_image(self.labels[index].image_file)
+        resized, resize = resize_long_side(image, self.image_size)
+        return _LoadedImage(resized, image.shape[:2], resize)
+
+    def _load(self, index: int) -> tuple[_LoadedImage, Annotations]:
+        """Resized image of ``index`` (RAM cache, mosaic buffer, or disk) and its labels in its pixels."""
+        if self._ram is not None:
+            loaded = self._ram[index]
+        elif index in self._buffer:
+            loaded = self._buffer[index]
+        else:
+            loaded = self._read_and_resize(index)
+            if self._buffer_size:
+                self._buffer[index] = loaded
+                if len(self._buffer) > self._buffer_size:
+                    self._buffer.popitem(last=False)
+        label = self.labels[index]
+        height, width = loaded.image.shape[:2]
+        return loaded, Annotations.from_normalized(label.classes, label.boxes, label.segments, width, height)
+
+    def _partner_index(self) -> int:
+        """A mosaic partner: any image when all are in RAM, else one from the recently loaded buffer."""
+        if self._ram is not None or not self._buffer:
+            return int(self._rng.integers(len(self.labels)))
+        keys = list(self._buffer)
+        return keys[int(self._rng.integers(len(keys)))]
+
+    def _output_shape(self, index: int) -> tuple[int, int]:
+        if self.rect:
+            return tuple(int(v) for v in self.batch_shapes[self.batch_index[index]])
+        return self.image_size, self.image_size
+
+    def _mosaic(self, index: int) -> tuple[np.ndarray, Annotations, _LoadedImage]:
+        """Mosaic with ``index`` top-left; also returns that image as loaded."""
+        first = self._load(index)
+        tiles = [first] + [self._load(self._partner_index()) for _ in range(3)]
+        gains = self.augmentation
+        image, annotations = mosaic4(
+            [loaded.image for loaded, _ in tiles],
+            [annotations for _, annotations in tiles],
+            self.image_size,
+            self._rng,
+            gains.degrees, gains.translate, gains.scale, gains.shear, gains.perspective,
+        )
+        return image, annotations, first[0]
+
+    def _letterboxed(self, index: int) -> tuple[np.ndarray, Annotations, _LoadedImage, LetterboxInfo]:
+        loaded, annotations = self._load(index)
+        image, info = letterbox(loaded.image, self._output_shape(index), auto=False, scaleup=False)
+        ratio, offset = np.array(info.ratio, np.float32), np.array(info.pad, np.float32)
+        boxes = annotations.boxes * np.tile(ratio, 2) + np.tile(offset, 2)
+        return image, annotations.with_geometry(boxes, annotations.points * ratio + offset), loaded, info
+
+    def __getitem__(self, index: int) -> Sample:
+        label = self.labels[index]
+        gains = self.augmentation
+        if not self.augment:
+            image, annotations, loaded, info = self._letterboxed(index)
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            letterbox_info = loaded.resize.then(info)
+        else:
+            letterbox_info = None
+            use_mosaic = self._rng.random() < gains.mosaic and self.mosaic_enabled and not self.rect
+            if use_mosaic:
+                image, annotations, loaded = self._mosaic(index)
+                if self._rng.random() < gains.mixup:
+                    other_image, other_annotations, _ = self._mosaic(int(self._rng.integers(len(self.labels))))
+                    image, annotations = mixup(image, annotations, other_image, other_annotations, self._rng)
+            else:
+                image, annotations, loaded, _ = self._letterboxed(index)
+                image, annotations = random_affine(
+                    image, annotations, self._rng,
+                    gains.degrees, gains.translate, gains.scale, gains.shear, gains.perspective,
+                )
+            image, annotations = colour_and_flips(image, annotations, self._rng, gains)
+        height, width = image.shape[:2]
+        classes, boxes, segments = annotations.to_normalized(width, height)
+        return Sample(
+            to_chw_tensor(image), classes, boxes, segments, label.image_file, loaded.original_shape, letterbox_info
+        )

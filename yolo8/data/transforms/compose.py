@@ -1,0 +1,72 @@
+"""Augmentation gains and the steps every training sample ends with (colour, flips, CHW tensor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from yolo8.data.transforms.annotations import Annotations
+from yolo8.data.transforms.flip import flip_horizontal, flip_vertical
+from yolo8.data.transforms.photometric import random_hsv
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training augmentation gains. No defaults here: the values come from ``yolo8.config``.
+
+    Attributes:
+        mosaic: probability of a 4-image mosaic.
+        degrees, translate, scale, shear, perspective: random warp ranges (see ``random_affine_matrix``).
+        hsv_h, hsv_s, hsv_v: HSV gain ranges (fractions).
+        fliplr, flipud: flip probabilities.
+        mixup: probability of blending with a second mosaic.
+        copy_paste: segment copy-paste probability; not implemented yet, must be 0.
+    """
+
+    mosaic: float
+    degrees: float
+    translate: float
+    scale: float
+    shear: float
+    perspective: float
+    hsv_h: float
+    hsv_s: float
+    hsv_v: float
+    fliplr: float
+    flipud: float
+    mixup: float
+    copy_paste: float
+
+    @classmethod
+    def none(cls) -> "Augmentation":
+        """All gains zero: the identity augmentation."""
+        return cls(**{field.name: 0.0 for field in fields(cls)})
+
+    def __post_init__(self):
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"Augmentation.{field.name}={value!r}: expected a number >= 0")
+        if self.copy_paste:
+            raise ValueError(
+                f"Augmentation.copy_paste={self.copy_paste}: copy-paste is not implemented yet; set copy_paste=0"
+            )
+
+
+def colour_and_flips(
+    image_bgr: np.ndarray, annotations: Annotations, rng: np.random.Generator, augmentation: Augmentation
+) -> tuple[np.ndarray, Annotations]:
+    """Random HSV then random vertical / horizontal flips: (H, W, 3) BGR -> (H, W, 3) RGB (maybe a view)."""
+    image = random_hsv(image_bgr, rng, augmentation.hsv_h, augmentation.hsv_s, augmentation.hsv_v, to_rgb=True)
+    if rng.random() < augmentation.flipud:
+        image, annotations = flip_vertical(image, annotations)
+    if rng.random() < augmentation.fliplr:
+        image, annotations = flip_horizontal(image, annotations)
+    return image, annotations
+
+
+def to_chw_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 (any strides) -> (3, H, W) contiguous uint8 tensor, channels kept in order."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))  # (H, W, 3) -> (3, H, W)
