@@ -93,11 +93,12 @@ def test_stream_yields_a_generator(tmp_path):
 
 
 def test_batches_of_equal_shape_run_together_with_equal_results(tmp_path):
-    images = [scene(64, 96, (8, 8, 40, 40)), scene(64, 96, (50, 20, 90, 60)), scene(96, 64, (4, 4, 20, 20))]
+    images = [scene(64, 96, (8, 8, 40, 40)), scene(96, 64, (4, 4, 20, 20)), scene(64, 96, (50, 20, 90, 60))]
     model = RedBoxModel()
     batched = Predictor(model, config(tmp_path, imgsz=96), batch_size=3)(images)
-    # the portrait image letterboxes to another shape, so it runs on its own
+    # the portrait image letterboxes to another shape, so it runs on its own; results keep the frame order
     assert model.input_shapes == [(2, 3, 64, 96), (1, 3, 96, 64)]
+    assert [r.orig_shape for r in batched] == [(64, 96), (96, 64), (64, 96)]
     single = Predictor(RedBoxModel(), config(tmp_path, imgsz=96))(images)
     assert [r.path for r in batched] == ["image0.jpg", "image1.jpg", "image2.jpg"]
     for one, other in zip(batched, single):

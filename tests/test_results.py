@@ -24,7 +24,8 @@ DATA = torch.tensor(
 def make_results(data=DATA):
     image = np.full((100, 200, 3), 40, np.uint8)
     image[20:60, 10:50] = (0, 0, 255)
-    return Results(image, "scene.png", NAMES, boxes=data, speed={"preprocess": 1.0, "inference": 2.0, "postprocess": 0.5})
+    speed = {"preprocess": 1.0, "inference": 2.0, "postprocess": 0.5}
+    return Results(image, "scene.png", NAMES, boxes=data, speed=speed)
 
 
 def test_box_views_are_consistent():
@@ -84,7 +85,8 @@ def test_save_txt_round_trip(tmp_path):
     rows = np.loadtxt(results.save_txt(tmp_path / "plain.txt"), ndmin=2)
     assert rows.shape == (3, 5)
     cx, cy, w, h = rows[:, 1] * 200, rows[:, 2] * 100, rows[:, 3] * 200, rows[:, 4] * 100
-    np.testing.assert_allclose(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1), DATA[:, :4].numpy(), atol=1e-3)
+    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    np.testing.assert_allclose(xyxy, DATA[:, :4].numpy(), atol=1e-3)
     assert (tmp_path / "empty.txt").exists() is False
     make_results(None).save_txt(tmp_path / "empty.txt")
     assert (tmp_path / "empty.txt").read_text() == ""
@@ -92,7 +94,8 @@ def test_save_txt_round_trip(tmp_path):
 
 def test_to_json_and_summary():
     records = json.loads(make_results().to_json())
-    assert records[0] == {"name": "circle", "class": 0, "confidence": 0.9, "box": {"x1": 10.0, "y1": 20.0, "x2": 50.0, "y2": 60.0}}
+    box = {"x1": 10.0, "y1": 20.0, "x2": 50.0, "y2": 60.0}
+    assert records[0] == {"name": "circle", "class": 0, "confidence": 0.9, "box": box}
     assert [r["name"] for r in records] == ["circle", "cross", "circle"]
     normalised = make_results().summary(normalize=True)
     assert normalised[1]["box"] == {"x1": 0.5, "y1": 0.1, "x2": 0.9, "y2": 0.9}
@@ -121,7 +124,8 @@ def test_plot_draws_palette_colours_and_save(tmp_path):
 def test_labels_stay_inside_the_image():
     image = np.zeros((60, 80, 3), np.uint8)
     # a box touching the top-right corner: the label cannot go above it nor past the right edge
-    canvas = draw_detections(image, np.array([[70.0, 0.0, 80.0, 20.0]]), np.array([1]), np.array([0.5]), NAMES, line_width=2)
+    box = np.array([[70.0, 0.0, 80.0, 20.0]])
+    canvas = draw_detections(image, box, np.array([1]), np.array([0.5]), NAMES, line_width=2)
     tag = (canvas == np.array(class_colour(1), np.uint8)).all(axis=2)
     columns = np.nonzero(tag.any(axis=0))[0]
     assert columns.min() < 70  # shifted left so the text fits

@@ -146,10 +146,13 @@ class Results:
             return "(no detections)"
         classes, counts = np.unique(_as_numpy(self.boxes.cls).astype(int), return_counts=True)
         return ", ".join(
-            f"{count} {_plural(self.names.get(c, str(c)), count)}" for c, count in zip(classes.tolist(), counts.tolist())
+            f"{count} {_plural(self.names.get(c, str(c)), count)}"
+            for c, count in zip(classes.tolist(), counts.tolist())
         )
 
-    def plot(self, line_width: int | None = None, labels: bool = True, conf: bool = True, boxes: bool = True) -> np.ndarray:
+    def plot(
+        self, line_width: int | None = None, labels: bool = True, conf: bool = True, boxes: bool = True
+    ) -> np.ndarray:
         """The original image with the detections drawn: (H, W, 3) uint8 BGR (a copy)."""
         if self.boxes is None:
             return self.orig_img.copy()

@@ -139,7 +139,9 @@ def _resolve(source) -> list:
 
 def _resolve_path(text: str) -> list[str]:
     if "://" in text:
-        raise ValueError(f"source '{text}' is a URL or stream; yolo8 never opens network connections: download it first.")
+        raise ValueError(
+            f"source '{text}' is a URL or stream; yolo8 never opens network connections: download it first."
+        )
     if any(char in text for char in "*?["):
         matches = sorted(path for path in glob.glob(text, recursive=True) if _is_media(path))
         if not matches:

@@ -63,7 +63,9 @@ class Predictor:
         self.config = config or Config(mode="predict")
         self.task = getattr(model, "task", "detect")
         if self.task not in SUPPORTED_TASKS:
-            raise ValueError(f"prediction of task '{self.task}' is not available yet; supported: {', '.join(SUPPORTED_TASKS)}.")
+            raise ValueError(
+                f"prediction of task '{self.task}' is not available yet; supported: {', '.join(SUPPORTED_TASKS)}."
+            )
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} is invalid: use 1 or more frames per forward pass.")
         self.batch_size = batch_size
@@ -116,19 +118,23 @@ class Predictor:
             self._log(writer.summary())
 
     @torch.no_grad()
-    def _predict_batch(self, frames: list[Frame]) -> Iterator[tuple[Frame, Results, tuple[int, ...]]]:
-        """Frames -> (frame, Results, input shape (B, 3, H, W)) each, grouping frames of equal letterboxed shape."""
+    def _predict_batch(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
+        """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order.
+
+        Frames that letterbox to the same shape share one forward pass; times are split evenly among them.
+        """
         start = self._now()
         boxed = [letterbox(frame.image, self.imgsz, auto=True, scaleup=True, stride=self.stride) for frame in frames]
         groups: dict[tuple[int, int], list[int]] = {}
         for index, (image, _) in enumerate(boxed):
             groups.setdefault(image.shape[:2], []).append(index)
-        preprocess_total = self._now() - start
+        letterbox_time = (self._now() - start) / len(frames)
+        outputs: list = [None] * len(frames)
         for indices in groups.values():
             start = self._now()
             images = torch.stack([image_to_tensor(boxed[i][0]) for i in indices]).to(self.device)
             images = images.half() if self.half else images
-            preprocess = (self._now() - start + preprocess_total * len(indices) / len(frames)) / len(indices)
+            preprocess = letterbox_time + (self._now() - start) / len(indices)
             start = self._now()
             output = self.model(images)
             inference = (self._now() - start) / len(indices)
@@ -142,7 +148,8 @@ class Predictor:
             speed = {"preprocess": preprocess * 1e3, "inference": inference * 1e3, "postprocess": postprocess * 1e3}
             for index, boxes in zip(indices, mapped):
                 results = Results(frames[index].image, frames[index].path, self.names, boxes, dict(speed))
-                yield frames[index], results, tuple(images.shape)
+                outputs[index] = (frames[index], results, tuple(images.shape))
+        return outputs
 
     @staticmethod
     def _to_original(detections: torch.Tensor, info: LetterboxInfo, original_shape) -> torch.Tensor:
@@ -204,7 +211,8 @@ class _ResultWriter:
                 writer.release()
             self.videos.clear()
             path = self.save_dir / f"{Path(frame.path).stem}.mp4"
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, (shape[1], shape[0]))
+            size = (shape[1], shape[0])  # (width, height)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, size)
             if not writer.isOpened():
                 raise OSError(f"cannot write video '{path}': OpenCV has no mp4v encoder here; use save=False.")
             self.videos[frame.path] = writer
@@ -216,9 +224,10 @@ class _ResultWriter:
         self.videos.clear()
 
     def summary(self) -> str:
-        count = self.labels_written
-        labels = f", {count} label file{'' if count == 1 else 's'} in {self.save_dir / 'labels'}" if self.config.save_txt else ""
-        return f"Results saved to {self.save_dir}{labels}"
+        if not self.config.save_txt:
+            return f"Results saved to {self.save_dir}"
+        files = f"{self.labels_written} label file{'' if self.labels_written == 1 else 's'}"
+        return f"Results saved to {self.save_dir}, {files} in {self.save_dir / 'labels'}"
 
 
 def _describe(frame: Frame) -> str:
