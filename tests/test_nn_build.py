@@ -172,3 +172,48 @@ def test_unknown_module_error_names_file_layer_and_valid_modules(tmp_path):
 def test_unknown_name_lists_shipped_configs():
     with pytest.raises(FileNotFoundError, match="yolov8.yaml"):
         resolve_model_yaml("yolov9q.yaml")
+
+
+ALL_BLOCKS_YAML = {
+    "nc": 2,
+    "depth_multiple": 1.0,
+    "width_multiple": 0.5,
+    "backbone": [
+        [-1, 1, "Conv", [32, 3, 2]],  # 0
+        [-1, 2, "Bottleneck", [32]],  # 1: no internal repeat argument -> Sequential of 2
+        [-1, 2, "C3", [64]],  # 2
+        [-1, 1, "Conv", [64, 3, 2]],  # 3
+        [-1, 1, "SPP", [64, [3, 5]]],  # 4
+        [-1, 1, "SimSPPF", [64, 3]],  # 5
+    ],
+    "head": [
+        [-1, 1, "Upsample", ["None", 2, "nearest"]],  # 6
+        [[-1, 2], 1, "Concat", [1]],  # 7
+        [-1, 1, "C2f", [32, True]],  # 8
+        [[8, -4], 1, "Detect", ["nc"]],  # 9: -4 = layer 5
+    ],
+}
+
+
+def test_every_registered_block_builds_from_yaml():
+    model = build_model(ALL_BLOCKS_YAML)
+    specs = {spec.index: spec for spec in model.layers}
+    assert isinstance(model.model[1], torch.nn.Sequential) and len(model.model[1]) == 2
+    assert specs[0].out_channels == 16 and specs[1].out_channels == 16 and specs[2].args[:3] == [16, 32, 2]
+    assert specs[7].out_channels == 32 + 32
+    assert isinstance(model.model[5].cv1.act, torch.nn.ReLU) and isinstance(model.model[4].cv1.act, torch.nn.SiLU)
+    assert model.stride.tolist() == [2.0, 4.0]
+    levels = model(torch.rand(1, 3, 32, 32))
+    assert [tuple(level.shape) for level in levels] == [(1, 64 + 2, 16, 16), (1, 66, 8, 8)]
+
+
+def test_unsupported_activation_key_is_an_error():
+    data = dict(ALL_BLOCKS_YAML, activation="nn.ReLU()")
+    with pytest.raises(ValueError, match="'activation'"):
+        build_model(data)
+
+
+def test_layer_reading_a_later_layer_is_an_error():
+    data = dict(ALL_BLOCKS_YAML, head=ALL_BLOCKS_YAML["head"][:-1] + [[[8, 12], 1, "Detect", ["nc"]]])
+    with pytest.raises(ValueError, match=r"layer 9 reads from \[8, 12\]"):
+        build_model(data)

@@ -133,11 +133,11 @@ class SPPF(nn.Module):
     """Spatial pyramid pooling, fast: ``cv1`` halves channels, ``m`` (one max-pool) applied 3 times in
     series, ``cv2`` fuses the 4 results. Equivalent to SPP with kernels (k, 2k-1, 3k-2)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, act: bool | nn.Module = True):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5):
         super().__init__()
         hidden = in_channels // 2
-        self.cv1 = Conv(in_channels, hidden, 1, 1, act=act)
-        self.cv2 = Conv(hidden * 4, out_channels, 1, 1, act=act)
+        self.cv1 = Conv(in_channels, hidden, 1, 1)
+        self.cv2 = Conv(hidden * 4, out_channels, 1, 1)
         self.m = nn.MaxPool2d(kernel_size=kernel_size, stride=1, padding=kernel_size // 2)
         self.out_channels = out_channels
 
@@ -152,7 +152,8 @@ class SimSPPF(SPPF):
     """SPPF with ReLU activations (YOLOv6's simplified SPPF); same layout as :class:`SPPF`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5):
-        super().__init__(in_channels, out_channels, kernel_size, act=nn.ReLU(inplace=True))
+        super().__init__(in_channels, out_channels, kernel_size)
+        self.cv1.act, self.cv2.act = nn.ReLU(inplace=True), nn.ReLU(inplace=True)
 
 
 class SPP(nn.Module):

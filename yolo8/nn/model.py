@@ -45,7 +45,8 @@ class YOLOModel(nn.Module):
             raise ValueError(f"{model_yaml.get('yaml_file', '<dict>')}: the last layer must be one of "
                              f"{[c.__name__ for c in TASK_OF_HEAD]}, got {type(head).__name__}")
         self.task = TASK_OF_HEAD[type(head)]
-        self.saved_outputs = {s for spec in self.layers for s in spec.sources if s != -1}
+        # outputs read later by a layer other than the next one (sources are absolute or relative to that layer)
+        self.saved_outputs = {s if s >= 0 else spec.index + s for spec in self.layers for s in spec.sources if s != -1}
         self.names = {i: str(i) for i in range(self.num_classes)}
         self.register_buffer("stride", self._measure_strides(), persistent=False)
         if self.task != "classify":
@@ -71,7 +72,7 @@ class YOLOModel(nn.Module):
         outputs: list = []
         x = images
         for spec, module in zip(self.layers, self.model):
-            if spec.source != -1:
+            if spec.source != -1:  # negative sources index back from the current layer, as Python lists do
                 x = outputs[spec.source] if isinstance(spec.source, int) else [x if s == -1 else outputs[s] for s in spec.source]
             x = module(x)
             outputs.append(x if spec.index in self.saved_outputs else None)
