@@ -118,3 +118,22 @@ def test_top_k_larger_than_anchor_count():
     # every anchor inside a gt is positive; nothing outside both boxes is
     inside_any = anchors_inside_boxes(points, gt_boxes).any(1)[0]
     assert torch.equal(assignment.foreground_mask[0], inside_any)
+
+
+def test_contested_anchor_goes_to_the_containing_gt_with_highest_overlap():
+    # Anchors X (10, 10), Y (5, 5), Z (50, 50); X and Y both predict (0, 0, 20, 20).
+    # GT0 = (0, 0, 20, 20) ranks Y first (class-0 score 0.64 vs 0.36); GT1 = (0, 0, 40, 20) and
+    # GT2 = (0, 0, 20, 40) both rank X first. X is contested by GT1 and GT2 but lies in GT0 too,
+    # where its CIoU is 1, so X goes to GT0 although GT0's top 1 is Y. Z is outside every box.
+    points = torch.tensor([[10.0, 10.0], [5.0, 5.0], [50.0, 50.0]])
+    pred_boxes = torch.tensor([[[0.0, 0.0, 20.0, 20.0], [0.0, 0.0, 20.0, 20.0], [45.0, 45.0, 55.0, 55.0]]])
+    scores = torch.tensor([[[0.36, 0.5, 0.5], [0.64, 0.1, 0.1], [0.9, 0.9, 0.9]]])
+    gt_boxes = torch.tensor([[[0.0, 0.0, 20.0, 20.0], [0.0, 0.0, 40.0, 20.0], [0.0, 0.0, 20.0, 40.0]]])
+    gt_labels = torch.tensor([[[0.0], [1.0], [2.0]]])
+    assignment = TaskAlignedAssigner(top_k=1, num_classes=3)(scores, pred_boxes, points, gt_labels, gt_boxes, torch.ones(1, 3, 1))
+    assert assignment.foreground_mask[0].tolist() == [True, True, False]
+    assert assignment.target_gt_index[0].tolist() == [0, 0, 0]
+    assert assignment.target_labels[0].tolist() == [0, 0, 3]
+    # GT0's positives are now X and Y: Y has the max metric (sqrt 0.64), X gets sqrt(0.36) / sqrt(0.64).
+    expected = torch.tensor([[0.75, 0, 0], [1.0, 0, 0], [0, 0, 0]])
+    assert torch.allclose(assignment.target_scores[0], expected, atol=1e-6)

@@ -46,8 +46,8 @@ class TaskAlignedAssigner:
     """Assigns each anchor to at most one gt by the task-alignment metric ``score^alpha * CIoU^beta``.
 
     For each gt, the ``top_k`` anchors with the highest metric among those whose point lies inside
-    the gt box become positives; an anchor claimed by several gts keeps the claimant it overlaps most
-    (highest CIoU). Target scores are the one-hot class times the metric normalised per gt:
+    the gt box become positives; an anchor claimed by several gts goes to the gt it overlaps most
+    (highest CIoU) among all gts containing its point. Target scores are the one-hot class times the metric normalised per gt:
     ``metric / max metric of that gt * max IoU of that gt``.
     """
 
@@ -95,11 +95,14 @@ class TaskAlignedAssigner:
         in_top_k = torch.zeros_like(candidates).scatter_(-1, top_indices, True)  # (B, M, A)
         positives = in_top_k & candidates
 
-        # An anchor claimed by several gts goes to the claimant with the highest overlap.
+        # An anchor claimed by several gts goes to the gt with the highest overlap among all gts whose
+        # box contains it, even one that did not rank it in its top k (YOLOv8's rule).
         batch_index, anchor_index = (positives.sum(1) > 1).nonzero(as_tuple=True)  # contested anchors, (N,) each
         if len(batch_index):
-            claimant_overlaps = overlaps[batch_index, :, anchor_index] * positives[batch_index, :, anchor_index]  # (N, M)
-            winner = claimant_overlaps.argmax(-1)  # (N,)
+            contained_overlaps = torch.where(
+                candidates[batch_index, :, anchor_index], overlaps[batch_index, :, anchor_index], -1.0
+            )  # (N, M); -1 marks gts that do not contain the anchor
+            winner = contained_overlaps.argmax(-1)  # (N,)
             positives[batch_index, :, anchor_index] = False
             positives[batch_index, winner, anchor_index] = True
 
