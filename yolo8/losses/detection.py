@@ -151,7 +151,7 @@ class DetectionLoss:
             dfl = distribution_focal_loss(box_logits[foreground], target_distances[foreground])
             dfl_loss = (dfl * weight).sum() / target_scores_sum
         else:
-            box_loss = dfl_loss = box_logits.sum() * 0  # keeps the graph connected
+            box_loss = dfl_loss = 0.0 + box_logits.sum() * 0  # keeps the graph connected; 0.0 + turns -0.0 into 0.0
 
         items = torch.stack((box_loss * self.box_gain, cls_loss * self.cls_gain, dfl_loss * self.dfl_gain))
         return items.sum() * batch_size, items.detach()
