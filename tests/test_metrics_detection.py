@@ -115,3 +115,11 @@ def test_confidence_curves_and_smoothing():
     np.testing.assert_allclose(precision, [0.5, 0.5, 1.0, 1.0])
     np.testing.assert_allclose(recall, [0.5, 0.5, 0.5, 0.0])
     np.testing.assert_allclose(box_smooth(np.array([0.0, 0, 3, 0, 0]), 0.6), [0, 1, 1, 1, 0])
+
+
+def test_unsortable_image_ids_are_reported():
+    metrics = DetectionMetrics(1, {0: "a"})
+    metrics.update([], [], [], [[0, 0, 5, 5]], [0], image_id=1)
+    metrics.update([], [], [], [[0, 0, 5, 5]], [0], image_id="b")
+    with pytest.raises(ValueError, match="image_id"):
+        metrics.compute()

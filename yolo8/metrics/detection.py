@@ -30,7 +30,9 @@ class DetectionSummary:
 
     precision / recall / f1 (per class and their means over classes with labels) are read at
     ``best_confidence``, the confidence maximising the mean F1 over classes with labels (mean-F1
-    curve smoothed by a centred moving average of ``f1_smoothing`` × 1000 points), IoU 0.5.
+    curve smoothed by a centred moving average of ``f1_smoothing`` × 1000 points), IoU 0.5, using
+    the COCO matches (top 100 per image and class; detections matched to crowd boxes left out).
+    P(c) and R(c) are those of the detections scoring >= c (P = 1 where there are none).
     Curves: ``precision_curve``, ``recall_curve``, ``f1_curve`` (C, 1000) against
     ``confidence_points``; ``pr_curve`` (C, 1000) is the interpolated precision at IoU 0.5 against
     ``recall_points``; row c belongs to class ``curve_classes[c]`` (the classes with labels).
@@ -142,8 +144,13 @@ class DetectionMetrics:
         ids = [entry[0] for entry in self._images]
         if any(image_id is None for image_id in ids):
             return np.arange(len(ids))
+        try:
+            visiting_order = sorted(range(len(ids)), key=lambda i: ids[i])
+        except TypeError as error:
+            raise ValueError(f"DetectionMetrics: image_id values cannot be sorted together ({error}); pass ids of "
+                             "one type (all int or all str) or none at all.") from None
         ranks = np.empty(len(ids), dtype=np.int64)
-        ranks[sorted(range(len(ids)), key=lambda i: ids[i])] = np.arange(len(ids))
+        ranks[visiting_order] = np.arange(len(ids))
         return ranks
 
     def coco_tables(self) -> CocoTables:

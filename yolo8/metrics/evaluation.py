@@ -71,6 +71,10 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
     sorted_keys = det_keys[order]
     rank = np.arange(len(order)) - np.searchsorted(sorted_keys, sorted_keys, side="left")
     order, rank = order[rank < max_dets], rank[rank < max_dets]
+    # Then rank per class across images: descending score, ties by image order then in-image order.
+    # Matching does not depend on this order (it follows ``rank``), so every later array comes out ranked.
+    by_class = np.lexsort((-det_scores[order], det_keys[order] % num_classes))
+    order, rank = order[by_class], rank[by_class]
     det_keys, det_boxes, det_scores = det_keys[order], det_boxes[order], det_scores[order]
     det_classes = det_keys % num_classes
 
@@ -90,10 +94,7 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
     true_positive = matched & ~matched_ignored  # (A, T, N)
     false_positive = ~matched & ~det_outside[:, None, :]
 
-    # Rank per class across images: descending score, ties by image order then in-image order.
-    by_class = np.lexsort((-det_scores, det_classes))
-    ranked_classes = det_classes[by_class]
-    bounds = np.searchsorted(ranked_classes, np.arange(num_classes + 1))
+    bounds = np.searchsorted(det_classes, np.arange(num_classes + 1))
     gt_classes = np.asarray(gt_classes, np.int64)
     num_gt = np.stack(
         [np.bincount(gt_classes[~gt_ignore[a]], minlength=num_classes) for a in range(len(area_names))], axis=1
@@ -101,7 +102,6 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
 
     precision = -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), num_classes, len(area_names)))
     recall = -np.ones((len(IOU_THRESHOLDS), num_classes, len(area_names)))
-    true_positive, false_positive = true_positive[:, :, by_class], false_positive[:, :, by_class]  # (A, T, N)
     num_thresholds = len(IOU_THRESHOLDS)
     for k in np.flatnonzero(num_gt.any(axis=1)):
         span, areas = slice(bounds[k], bounds[k + 1]), np.flatnonzero(num_gt[k])
@@ -117,8 +117,8 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
         precision=precision,
         recall=recall,
         num_gt=num_gt,
-        ranked_scores=det_scores[by_class],
-        ranked_classes=ranked_classes,
+        ranked_scores=det_scores,
+        ranked_classes=det_classes,
         ranked_true_positive=true_positive[all_index],
         ranked_false_positive=false_positive[all_index],
         area_names=area_names,
