@@ -53,9 +53,14 @@ def _new_curve_axes(xlabel: str, ylabel: str):
 
 def _draw_class_lines(axes, x, curves, labels: list[str], with_legend: bool) -> None:
     """Thin per-class lines: coloured and labelled when a legend fits, plain grey otherwise."""
-    for curve, label in zip(curves, labels):
+    from matplotlib import colormaps
+
+    # tab20 without its two blues (the mean is blue): the 9 dark shades first, then the 9 light ones
+    tab20 = colormaps["tab20"].colors
+    palette = list(tab20[2::2]) + list(tab20[3::2])
+    for index, (curve, label) in enumerate(zip(curves, labels)):
         if with_legend:
-            axes.plot(x, curve, linewidth=1, alpha=0.8, label=label)
+            axes.plot(x, curve, linewidth=1, alpha=0.8, color=palette[index % len(palette)], label=label)
         else:
             axes.plot(x, curve, linewidth=0.6, color="grey", alpha=0.5)
 

@@ -88,7 +88,10 @@ def plot_results(csv_file, save_file=None) -> Path:
 def _draw_panel(axes, name: str, epochs: np.ndarray, values: np.ndarray, legend: bool) -> bool:
     """One series on ``axes``; returns True when it drew a legend."""
     axes.set_title(name, fontsize=9)
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_xlabel("epoch", fontsize=8)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no 0.98, 1.02 ... ticks on short runs
     axes.tick_params(labelsize=7)
     axes.grid(alpha=0.3)
     finite = np.isfinite(values) & np.isfinite(epochs[: len(values)])
@@ -96,6 +99,8 @@ def _draw_panel(axes, name: str, epochs: np.ndarray, values: np.ndarray, legend:
         axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes, color="grey")
         return False
     x, y = epochs[: len(values)][finite], values[finite]
+    if x.max() - x.min() < 2:
+        axes.set_xlim(x.min() - 1, x.max() + 1)  # a lone point: integer ticks either side, not 0.99 … 1.01
     axes.plot(x, y, marker=".", markersize=5, linewidth=1.2, color="tab:blue", label="results")
     if len(y) >= SMOOTH_MIN_POINTS:
         smooth = gaussian_smooth(y, sigma=min(3.0, len(y) / 5))
