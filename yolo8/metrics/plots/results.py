@@ -66,7 +66,7 @@ def plot_results(csv_file, save_file=None) -> Path:
     """
     columns = read_results_csv(csv_file)
     save_file = Path(csv_file).with_name("results.png") if save_file is None else Path(save_file)
-    num_rows = len(next(iter(columns.values())))
+    num_rows = max((len(values) for values in columns.values()), default=0)
     epochs = columns.pop("epoch", np.arange(1, num_rows + 1, dtype=np.float64))
     rows = panel_layout(list(columns)) or [["(no columns)"]]
     num_columns = max(len(row) for row in rows)
