@@ -143,12 +143,13 @@ class DetectionLoss:
 
         foreground = assignment.foreground_mask
         if foreground.any():
-            weight = target_scores.sum(-1)[foreground]  # (N,)
-            target_boxes = assignment.target_boxes / stride_per_anchor  # (B, A, 4) grid units
-            ciou = bbox_iou(pred_boxes[foreground], target_boxes[foreground], kind="ciou")
+            weight = target_scores.sum(-1)[foreground]  # (N,) over the N foreground anchors
+            anchor_index = foreground.nonzero(as_tuple=True)[1]  # (N,) anchor of each foreground entry
+            target_boxes = assignment.target_boxes[foreground] / stride_per_anchor[anchor_index]  # (N, 4) grid units
+            ciou = bbox_iou(pred_boxes[foreground], target_boxes, kind="ciou")
             box_loss = ((1 - ciou) * weight).sum() / target_scores_sum
-            target_distances = bbox_to_dist(anchor_points, target_boxes, self.reg_max - 1)  # (B, A, 4)
-            dfl = distribution_focal_loss(box_logits[foreground], target_distances[foreground])
+            target_distances = bbox_to_dist(anchor_points[anchor_index], target_boxes, self.reg_max - 1)  # (N, 4)
+            dfl = distribution_focal_loss(box_logits[foreground], target_distances)
             dfl_loss = (dfl * weight).sum() / target_scores_sum
         else:
             box_loss = dfl_loss = 0.0 + box_logits.sum() * 0  # keeps the graph connected; 0.0 + turns -0.0 into 0.0
