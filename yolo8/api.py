@@ -9,6 +9,7 @@ from typing import Any, Callable
 from torch import nn
 
 from yolo8.config import PYTHON_PREDICT_DEFAULTS, Config
+from yolo8.console import enable_console_logging
 from yolo8.engine.callbacks import Callbacks
 
 MODEL_YAML_SUFFIXES = (".yaml", ".yml")
@@ -53,6 +54,7 @@ class YOLO:
     """
 
     def __init__(self, model: str | os.PathLike | nn.Module = "yolov8n.yaml"):
+        enable_console_logging()
         self.source = model if isinstance(model, nn.Module) else str(model)
         self.model, self.train_args = load_model(model)
         self.callbacks = Callbacks()

@@ -217,6 +217,9 @@ DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
 # laptop CPU. They apply only when the user left both `data` and the key unset.
 BUILTIN_DATASET_DEFAULTS: dict[str, Any] = {"epochs": 10, "imgsz": 320}
 
+# YOLOv8's Python API does not write prediction images unless asked; its command line does.
+PYTHON_PREDICT_DEFAULTS: dict[str, Any] = {"save": False}
+
 
 def closest_key(name: str, candidates: Iterable[str] = OPTIONS_BY_NAME) -> str | None:
     """The valid key nearest to a misspelt ``name``, or None when nothing is close."""

@@ -1,0 +1,70 @@
+"""Making a model ready to train on a dataset: class count, weight transfer, names and frozen layers."""
+
+from __future__ import annotations
+
+import logging
+
+from torch import nn
+
+from yolo8.config import Config
+
+LOGGER = logging.getLogger("yolo8")
+
+
+def prepare_model(model: nn.Module | None, source: str, data, config: Config, resume_checkpoint: dict | None):
+    """The model to train: from the resume checkpoint, the given model, or ``source``; fitted to ``data``.
+
+    When the dataset's class count differs from the model's, the architecture is rebuilt for the dataset and
+    every weight whose name and shape still fit is transferred (unless ``pretrained=False``).
+    """
+    from yolo8.api import load_model
+    from yolo8.engine.checkpoint import model_from_checkpoint
+    from yolo8.nn.model import build_model
+
+    if resume_checkpoint is not None:
+        model = model_from_checkpoint(resume_checkpoint)
+    elif model is None:
+        model, _ = load_model(source)
+    if model.task != "detect":
+        raise ValueError(f"training a '{model.task}' model is not available yet in yolo8; use a detection model YAML "
+                         "such as yolov8n.yaml.")
+    if model.num_classes != data.num_classes:
+        fitted = build_model(model.yaml, num_classes=data.num_classes)
+        if config.pretrained is not False and not str(source).endswith((".yaml", ".yml")):
+            transfer_weights(model, fitted)
+        model = fitted
+    model.names = dict(data.names)
+    model.yaml["nc"] = data.num_classes
+    model.float().train()
+    freeze_layers(model, config.freeze)
+    return model
+
+
+def transfer_weights(source: nn.Module, target: nn.Module) -> int:
+    """Copy every tensor whose name and shape exist in both models; returns how many were copied."""
+    target_state = target.state_dict()
+    matching = {name: tensor for name, tensor in source.state_dict().items()
+                if name in target_state and target_state[name].shape == tensor.shape}
+    target.load_state_dict(matching, strict=False)
+    LOGGER.info("Transferred %d/%d items from pretrained weights", len(matching), len(target_state))
+    return len(matching)
+
+
+def freeze_layers(model: nn.Module, freeze: list[int] | None) -> list[str]:
+    """Stop gradients for the layers ``freeze`` names: [n] = the first n layers, [i, j, ...] = those indices.
+
+    The DFL integral's fixed weights are never trained. Returns the frozen parameter names.
+    """
+    indices: list[int] = []
+    if freeze:
+        indices = list(range(freeze[0])) if len(freeze) == 1 else list(freeze)
+    prefixes = tuple(f"model.{index}." for index in indices)
+    frozen = []
+    for name, parameter in model.named_parameters():
+        trainable = not name.startswith(prefixes) and ".dfl." not in name
+        parameter.requires_grad_(trainable)
+        if not trainable:
+            frozen.append(name)
+    if indices:
+        LOGGER.info("Freezing layers %s (%d tensors)", indices, len(frozen))
+    return frozen

@@ -1,0 +1,272 @@
+"""The training loop. Setup, schedule, EMA, evaluation and checkpointing live in small helpers around it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
+from yolo8.engine.callbacks import Callbacks
+from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
+from yolo8.engine.ema import ModelEMA, unwrap
+from yolo8.engine.optim import Warmup, build_optimizer, lr_factor, resolve_optimizer, warmup_iterations
+from yolo8.engine.results_log import ResultsLog, progress_header, progress_line
+from yolo8.engine.train_state import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
+
+LOGGER = logging.getLogger("yolo8")
+GRADIENT_CLIP_NORM = 10.0
+PLOTTED_TRAIN_BATCHES = 3
+
+
+class Trainer:
+    """Trains a detection model as YOLOv8 does. ``train()`` returns the path of best.pt.
+
+    Attributes users' callbacks read: ``config``, ``epoch``, ``epochs``, ``model``, ``ema``, ``save_dir``,
+    ``loss_items`` (mean box/cls/dfl of the epoch so far), ``metrics`` (last validation), ``best_fitness``.
+    """
+
+    def __init__(self, config: Config, model: nn.Module | None = None, model_source: str | None = None,
+                 callbacks: Callbacks | None = None):
+        if config.data is None:
+            config = config.with_defaults(BUILTIN_DATASET_DEFAULTS)
+        self.config = config
+        self.model = model
+        self.model_source = model_source or config.model or "yolov8n.yaml"
+        self.callbacks = callbacks or Callbacks()
+        self.resume_checkpoint = None
+        if config.resume:
+            path = find_resume_checkpoint(config.resume, Path(config.project or "runs/detect"))
+            self.resume_checkpoint = load_resume_checkpoint(path)
+            self.config = Config({**self.resume_checkpoint["train_args"], "resume": str(path)})
+            self.save_dir = path.parent.parent
+        self.metrics = None
+        self.final_metrics = None
+        self.best_fitness = None
+        self.epoch = 0
+        self.loss_items = np.zeros(3)
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self) -> None:
+        from yolo8.data.build import evaluation_loader, resolve_data, training_loader
+        from yolo8.engine.device import select_device, use_all_cores
+        from yolo8.engine.distributed import DistributedContext
+        from yolo8.engine.model_setup import prepare_model
+        from yolo8.engine.run_dir import default_project, increment_run_dir
+        from yolo8.engine.validator import DetectionValidator
+        from yolo8.losses.detection import DetectionLoss
+
+        config = self.config
+        self.dist = DistributedContext.from_environment()
+        use_all_cores()
+        self.device = select_device(config.device) if not self.dist.enabled else self.dist.device
+        seed_everything(config.seed + self.dist.rank_or_zero, config.deterministic)
+        if self.resume_checkpoint is None:
+            self.save_dir = increment_run_dir(config.project or default_project("detect"), config.name or "train",
+                                              config.exist_ok, mkdir=self.dist.is_main)
+        self.weights_dir = self.save_dir / "weights"
+        self.data = resolve_data(config.data)
+        self.config = config = config.merge(data=str(self.data.yaml_file))
+        self.model = prepare_model(self.model, self.model_source, self.data, config, self.resume_checkpoint)
+        self.model.to(self.device)
+        self.epochs = config.epochs
+        self.image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
+        self.batch_size = max(config.batch // self.dist.world_size, 1)
+        stride = max(int(self.model.stride.max()), 32)
+        self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
+                                            config.workers, self.dist.rank)
+        head = unwrap(self.model).head
+        self.loss = DetectionLoss(head.num_classes, strides=unwrap(self.model).stride.tolist(), reg_max=head.reg_max,
+                                  box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
+        self.validator = None
+        if self.dist.is_main:
+            self.weights_dir.mkdir(parents=True, exist_ok=True)
+            val_loader = evaluation_loader(self.data, config, "val", self.image_size, self.batch_size * 2, stride,
+                                           config.workers)
+            self.validator = DetectionValidator(val_loader, self.data.names, config, self.device, self.save_dir,
+                                                loss=self.loss, callbacks=self.callbacks)
+        self.accumulate = max(round(config.nbs / config.batch), 1)
+        weight_decay = config.weight_decay * config.batch * self.accumulate / config.nbs
+        iterations = math.ceil(len(self.train_loader.dataset) / max(config.batch, config.nbs)) * self.epochs
+        self.optimizer_choice = resolve_optimizer(config.optimizer, config.lr0, config.momentum, config.warmup_bias_lr,
+                                                  iterations, head.num_classes)
+        self.optimizer = build_optimizer(self.model, self.optimizer_choice, weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda epoch: lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
+        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader)),
+                             self.optimizer_choice.warmup_bias_lr, config.warmup_momentum, self.optimizer_choice.momentum)
+        self.ema = ModelEMA(self.model) if self.dist.is_main else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and self.device.type == "cuda")
+        self.start_epoch, self.best_fitness = 0, None
+        if self.resume_checkpoint is not None:
+            self._restore(self.resume_checkpoint)
+        self.model = self.dist.wrap(self.model)
+        self.results_log = ResultsLog(self.save_dir / "results.csv") if self.dist.is_main else None
+        LOGGER.info("optimizer: %s(lr=%g, momentum=%g) with parameter groups: %d biases, %d weights (decay %g), "
+                    "%d norm weights", self.optimizer_choice.name, self.optimizer_choice.lr0,
+                    self.optimizer_choice.momentum, *(len(g["params"]) for g in self.optimizer.param_groups[:2]),
+                    weight_decay, len(self.optimizer.param_groups[2]["params"]))
+
+    def _restore(self, checkpoint: dict) -> None:
+        state = checkpoint["train_state"]
+        self.model.load_state_dict(state["model"])
+        self.ema.ema.load_state_dict(checkpoint["state_dict"])
+        self.ema.updates = state["ema_updates"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.start_epoch, self.best_fitness = state["epoch"] + 1, state["best_fitness"]
+        restore_rng_state(state["rng"])
+        LOGGER.info("Resuming %s from epoch %d to %d", self.save_dir, self.start_epoch + 1, self.epochs)
+
+    # ------------------------------------------------------------------ the loop
+    def train(self) -> Path:
+        self.callbacks.run("on_pretrain_routine_start", self)
+        self._setup()
+        config, loader = self.config, self.train_loader
+        batches = len(loader)
+        last_step = -1
+        patience_left = config.patience
+        self.callbacks.run("on_train_start", self)
+        LOGGER.info("Image sizes %d train, %d val; %d dataloader workers\nLogging results to %s\n"
+                    "Starting training for %d epochs...", self.image_size, self.image_size,
+                    loader.num_workers, self.save_dir, self.epochs)
+        for epoch in range(self.start_epoch, self.epochs):
+            self.epoch = epoch
+            self.callbacks.run("on_train_epoch_start", self)
+            if closes_mosaic(epoch, self.epochs, config.close_mosaic) and loader.dataset.mosaic_enabled:
+                LOGGER.info("Closing dataloader mosaic")
+                loader.dataset.close_mosaic()
+            if self.dist.enabled:
+                loader.sampler.set_epoch(epoch)
+            self.model.train()
+            self.loss_items = np.zeros(3)
+            progress = self._progress(loader, batches)
+            for i, batch in progress:
+                iteration = i + batches * epoch
+                if iteration <= self.warmup.iterations:
+                    self.warmup.apply(self.optimizer, iteration, lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
+                    self.accumulate = max(1, round(float(np.interp(iteration, [0, self.warmup.iterations],
+                                                                   [1, config.nbs / config.batch]))))
+                images = batch.images.to(self.device, non_blocking=True).float() / 255
+                with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
+                    total, items = self.loss(self.model(images), batch.targets.to(self.device))
+                self.scaler.scale(total * self.dist.world_size).backward()
+                if iteration - last_step >= self.accumulate:
+                    self._optimizer_step()
+                    last_step = iteration
+                self.loss_items = (self.loss_items * i + items.cpu().numpy()) / (i + 1)
+                if self.dist.is_main:
+                    progress.set_description(progress_line(epoch, self.epochs, self.loss_items, batch, self.device))
+                    if epoch == self.start_epoch and i < PLOTTED_TRAIN_BATCHES and config.plots:
+                        self._plot_training_batch(batch, i)
+                self.callbacks.run("on_train_batch_end", self)
+            learning_rates = [group["lr"] for group in self.optimizer.param_groups]
+            self.scheduler.step()
+            self.callbacks.run("on_train_epoch_end", self)
+            stop = False
+            if self.dist.is_main:
+                final_epoch = epoch + 1 == self.epochs
+                if config.val or final_epoch:
+                    self.metrics = self.validator(self.ema.ema)
+                fitness = self.metrics.fitness if self.metrics is not None else -float(self.loss_items.sum())
+                improved = self.best_fitness is None or fitness >= self.best_fitness
+                if improved:
+                    self.best_fitness, patience_left = fitness, config.patience
+                else:
+                    patience_left -= 1
+                self.results_log.append(epoch, self.loss_items, self.metrics, learning_rates)
+                self._save(epoch, improved)
+                self.callbacks.run("on_fit_epoch_end", self)
+                stop = patience_left <= 0
+                if stop:
+                    LOGGER.info("Stopping early: no improvement in the last %d epochs (patience=%d); best is "
+                                "%s", config.patience, config.patience, self.weights_dir / "best.pt")
+            if self.dist.broadcast_stop(stop):
+                break
+        return self._finish()
+
+    def _progress(self, loader, batches: int):
+        if not self.dist.is_main:
+            return enumerate(loader)
+        from tqdm import tqdm
+
+        LOGGER.info(progress_header())
+        return tqdm(enumerate(loader), total=batches, bar_format="{l_bar}{bar:10}{r_bar}", leave=True)
+
+    def _optimizer_step(self) -> None:
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=GRADIENT_CLIP_NORM)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    def _save(self, epoch: int, improved: bool) -> None:
+        train_args = self.config.to_dict()
+        metrics = self.metrics.results_dict if self.metrics is not None else {}
+        state = {
+            "model": {k: v.detach().cpu() for k, v in unwrap(self.model).state_dict().items()},
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "ema_updates": self.ema.updates, "epoch": epoch, "best_fitness": self.best_fitness,
+            "rng": capture_rng_state(),
+        }
+        common = {"epoch": epoch, "best_fitness": self.best_fitness, "metrics": metrics}
+        save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, train_state=state, **common),
+                        self.weights_dir / "last.pt")
+        if improved:
+            save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, **common), self.weights_dir / "best.pt")
+        if self.config.save_period > 0 and (epoch + 1) % self.config.save_period == 0:
+            save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, **common),
+                            self.weights_dir / f"epoch{epoch + 1}.pt")
+        self.callbacks.run("on_model_save", self)
+
+    def _plot_training_batch(self, batch, index: int) -> None:
+        from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+
+        height, width = batch.images.shape[2:]
+        targets = batch.targets.numpy()
+        plot_image_batch(batch.images, *targets_to_pixel_boxes(targets, height, width),
+                         self.save_dir / f"train_batch{index}.jpg", paths=batch.paths, names=unwrap(self.model).names)
+
+    def _finish(self) -> Path:
+        best = self.weights_dir / "best.pt"
+        if self.dist.is_main:
+            from yolo8.api import load_model
+            from yolo8.metrics.plots import plot_results
+
+            LOGGER.info("\n%d epochs completed. Validating %s...", self.epoch - self.start_epoch + 1, best)
+            best_model, _ = load_model(best)
+            self.final_metrics = self.validator(best_model.to(self.device).fuse(), verbose=True)
+            if self.config.plots:
+                plot_results(self.save_dir / "results.csv")
+            LOGGER.info("Results saved to %s", self.save_dir)
+        self.callbacks.run("on_train_end", self)
+        self.dist.close()
+        return best
+
+
+def closes_mosaic(epoch: int, epochs: int, close_mosaic: int) -> bool:
+    """Whether mosaic is off in ``epoch``: the last ``close_mosaic`` epochs, as YOLOv8 counts them.
+
+    YOLOv8 switches at epoch ``epochs - close_mosaic``; a run shorter than that window never switches.
+    """
+    switch_epoch = epochs - close_mosaic
+    return close_mosaic > 0 and switch_epoch >= 0 and epoch >= switch_epoch
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, NumPy and torch; with ``deterministic``, ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

@@ -1,0 +1,199 @@
+"""Detection validation: letterboxed batches -> model -> NMS -> boxes in original pixels -> COCO-exact metrics."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from yolo8.config import Config
+from yolo8.data.transforms.letterbox import boxes_from_letterbox
+from yolo8.engine.callbacks import Callbacks
+from yolo8.metrics.confusion import ConfusionMatrix
+from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
+from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
+from yolo8.ops.nms import non_max_suppression
+
+LOGGER = logging.getLogger("yolo8")
+VAL_CONF = 0.001  # the val default of the shared ``conf`` setting: keep low scores, AP needs the whole PR curve
+PLOTTED_BATCHES = 3
+
+
+@dataclass
+class ValidationResult:
+    """What a validation run returns: COCO-exact metrics, per-image speed, the val loss when asked, where files went."""
+
+    box: DetectionSummary
+    speed: dict
+    confusion_matrix: np.ndarray
+    loss: np.ndarray | None = None
+    save_dir: Path | None = None
+    names: dict = field(default_factory=dict)
+
+    @property
+    def fitness(self) -> float:
+        return self.box.fitness
+
+    @property
+    def results_dict(self) -> dict:
+        return {
+            "metrics/precision(B)": self.box.precision, "metrics/recall(B)": self.box.recall,
+            "metrics/mAP50(B)": self.box.map50, "metrics/mAP50-95(B)": self.box.map, "fitness": self.fitness,
+        }
+
+
+class DetectionValidator:
+    """Runs a detection model over a letterboxed loader and scores it.
+
+    Args:
+        dataloader: yields :class:`yolo8.data.loader.Batch` with letterbox infos.
+        names: class id -> name.
+        config: reads conf, iou, max_det, agnostic_nms, classes, half, plots, verbose.
+        device: where the model runs.
+        save_dir: where plots go (None: no plots).
+        loss: optional callable (raw outputs, targets) -> (total, items) to report a validation loss.
+    """
+
+    def __init__(self, dataloader, names: dict, config: Config, device: torch.device,
+                 save_dir: Path | None = None, loss=None, callbacks: Callbacks | None = None):
+        self.dataloader = dataloader
+        self.names = dict(names)
+        self.config = config
+        self.device = device
+        self.save_dir = Path(save_dir) if save_dir is not None else None
+        self.loss = loss
+        self.callbacks = callbacks or Callbacks()
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, verbose: bool = False) -> ValidationResult:
+        was_training = model.training
+        model.eval()
+        half = bool(self.config.half) and self.device.type == "cuda"
+        conf = VAL_CONF if self.config.conf is None else self.config.conf
+        metrics = DetectionMetrics(len(self.names), self.names)
+        confusion = ConfusionMatrix(len(self.names))
+        loss_sum, seconds, images_seen = None, np.zeros(3), 0
+        self.callbacks.run("on_val_start", self)
+        for batch_index, batch in enumerate(self.dataloader):
+            started = time.perf_counter()
+            images = batch.images.to(self.device, non_blocking=True)
+            images = (images.half() if half else images.float()) / 255
+            targets = batch.targets.to(self.device)
+            inferred = time.perf_counter()
+            decoded, raw = model(images)
+            if self.loss is not None:
+                items = self.loss(raw, targets)[1].cpu().numpy()
+                loss_sum = items if loss_sum is None else loss_sum + items
+            suppressed = time.perf_counter()
+            detections = non_max_suppression(
+                decoded, conf, self.config.iou, classes=self.config.classes, agnostic=self.config.agnostic_nms,
+                multi_label=True, max_det=self.config.max_det,
+            )
+            finished = time.perf_counter()
+            seconds += (inferred - started, suppressed - inferred, finished - suppressed)
+            images_seen += len(batch)
+            height, width = images.shape[2:]
+            for i, found in enumerate(detections):
+                rows = targets[targets[:, 0] == i]
+                gt_boxes = xywh_to_xyxy(denormalize_boxes(rows[:, 2:6], width, height))
+                info, shape = batch.letterbox[i], batch.original_shapes[i]
+                gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
+                pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
+                scores, classes, gt_classes = found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), rows[:, 1].cpu().numpy()
+                metrics.update(pred_boxes, scores, classes, gt_boxes, gt_classes, image_id=batch.paths[i])
+                confusion.update(pred_boxes, scores, classes, gt_boxes, gt_classes)
+            if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
+                self._plot_batch(batch, detections, batch_index)
+        summary = metrics.compute()
+        speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
+        result = ValidationResult(
+            summary, speed, confusion.matrix, None if loss_sum is None else loss_sum / max(len(self.dataloader), 1),
+            self.save_dir, self.names,
+        )
+        LOGGER.info(format_table(summary, verbose))
+        if self.save_dir is not None and self.config.plots:
+            self._plot_curves(summary, confusion)
+        self.callbacks.run("on_val_end", self)
+        model.train(was_training)
+        return result
+
+    def _plot_batch(self, batch, detections, batch_index: int) -> None:
+        from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+
+        height, width = batch.images.shape[2:]
+        targets = batch.targets.numpy()
+        plot_image_batch(
+            batch.images, *targets_to_pixel_boxes(targets, height, width),
+            self.save_dir / f"val_batch{batch_index}_labels.jpg", paths=batch.paths, names=self.names,
+        )
+        # per-image (n, 6) detections -> one (M, 7) array: batch index, x1, y1, x2, y2, conf, class
+        rows = [torch.cat((torch.full((len(d), 1), i, dtype=d.dtype, device=d.device), d[:, :6]), 1)
+                for i, d in enumerate(detections)]
+        predictions = torch.cat(rows).float().cpu().numpy()
+        plot_image_batch(
+            batch.images, predictions[:, 1:5], predictions[:, 6], predictions[:, 0],
+            self.save_dir / f"val_batch{batch_index}_pred.jpg", confidences=predictions[:, 5], paths=batch.paths,
+            names=self.names,
+        )
+
+    def _plot_curves(self, summary: DetectionSummary, confusion: ConfusionMatrix) -> None:
+        from yolo8.metrics.plots import plot_confusion_matrix, plot_metric_curve, plot_pr_curve
+
+        classes = summary.curve_classes.astype(int)
+        plot_pr_curve(summary.recall_points, summary.pr_curve, summary.ap50_per_class[classes], self.names,
+                      self.save_dir / "PR_curve.png", class_ids=classes)
+        for curve, label in ((summary.f1_curve, "F1"), (summary.precision_curve, "Precision"),
+                             (summary.recall_curve, "Recall")):
+            plot_metric_curve(summary.confidence_points, curve, self.names, self.save_dir / f"{label[0]}_curve.png",
+                              ylabel=label, class_ids=classes)
+        for normalize in (False, True):
+            name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
+            plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+
+
+def format_table(summary: DetectionSummary, per_class: bool) -> str:
+    """The familiar validation table: overall row, then one row per class with labels when ``per_class``."""
+    header = f"{'Class':>22}{'Images':>11}{'Instances':>11}{'Box(P':>11}{'R':>11}{'mAP50':>11}{'mAP50-95)':>11}"
+    row = "{:>22}{:>11}{:>11}{:>11.3g}{:>11.3g}{:>11.3g}{:>11.3g}"
+    lines = [header, row.format("all", summary.num_images, int(summary.instances_per_class.sum()),
+                                summary.precision, summary.recall, summary.map50, summary.map)]
+    if per_class:
+        for c in np.flatnonzero(summary.instances_per_class):
+            lines.append(row.format(summary.names[int(c)], int(summary.images_per_class[c]),
+                                    int(summary.instances_per_class[c]), summary.precision_per_class[c],
+                                    summary.recall_per_class[c], summary.ap50_per_class[c], summary.ap_per_class[c]))
+        lines.append(f"COCO mAP50-95 {summary.map:.4f}  mAP50 {summary.map50:.4f}  mAP75 {summary.map75:.4f}  "
+                     f"small {summary.map_small:.4f}  medium {summary.map_medium:.4f}  large {summary.map_large:.4f}")
+    return "\n".join(lines)
+
+
+def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> ValidationResult:
+    """`yolo8 val`: score ``model`` on the ``split`` of ``data``, plots into runs/<task>/valN."""
+    from yolo8.data.build import evaluation_loader, resolve_data
+    from yolo8.engine.device import select_device, use_all_cores
+    from yolo8.engine.run_dir import default_project, increment_run_dir
+
+    use_all_cores()
+    device = select_device(config.device)
+    data = resolve_data(config.data)
+    if data.num_classes != model.num_classes:
+        raise ValueError(f"{data.yaml_file} has {data.num_classes} classes but the model predicts "
+                         f"{model.num_classes}; validate on the dataset the model was trained for.")
+    stride = int(model.stride.max())
+    image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
+    loader = evaluation_loader(data, config, config.split, image_size, config.batch, stride, config.workers)
+    save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
+                                 config.exist_ok, mkdir=True)
+    inference_model = copy.deepcopy(model).to(device).fuse()
+    result = DetectionValidator(loader, data.names, config, device, save_dir, callbacks=callbacks)(
+        inference_model, verbose=True)
+    LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image",
+                *result.speed.values())
+    LOGGER.info("Results saved to %s", save_dir)
+    return result
