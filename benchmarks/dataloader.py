@@ -1,11 +1,14 @@
 """Images per second of the training data pipeline (mosaic on, YOLOv8's default gains).
 
-    python benchmarks/dataloader.py [--data DATA_YAML] [--imgsz 320] [--batch 16] [--workers 2] [--epochs 4]
+    python benchmarks/dataloader.py [--data DATA_YAML | --random] [--imgsz 320] [--batch 16] [--workers 2]
+        [--epochs 4] [--cache ram] [--peer /work/ulvenv/bin/python]
 
 Without --data it uses the built-in dataset (``yolo8.data.synthetic.builtin_dataset``) when that
 exists, else 400 random 320-px JPEGs with a few boxes each written to a temporary directory.
-Prints the rate including each epoch's start-up, the steady-state rate (first batches of each
-epoch excluded) and, last, the steady-state number alone.
+Prints the CPU time per image summed over all processes (robust to other load on the machine),
+the rate including each epoch's start-up, the steady-state rate (first batches of each epoch
+excluded) and, last, the steady-state number alone. ``--peer`` runs the same measurement on
+ultralytics' pipeline in that interpreter, as a black box (its source is never read or imported here).
 """
 
 from __future__ import annotations
@@ -82,6 +85,14 @@ def builtin_yaml() -> str | None:
     return str(builtin_dataset())
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process plus its finished (joined) child processes."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure(loader, epochs: int) -> tuple[float, float]:
     """(images/s including start-up, images/s after the first WARMUP_BATCHES of each epoch)."""
     total_images = total_time = steady_images = steady_time = 0
@@ -113,6 +124,11 @@ cfg = get_cfg(overrides={"data": data, "imgsz": imgsz, "batch": batch, "workers"
 info = check_det_dataset(data)
 dataset = build_yolo_dataset(cfg, info["train"], batch, info, mode="train")
 loader = build_dataloader(dataset, batch, workers, shuffle=True)
+import gc, resource
+def cpu_seconds():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+cpu_start = cpu_seconds()
 total = total_time = steady = steady_time = 0
 for _ in range(epochs):
     start = time.perf_counter()
@@ -127,7 +143,11 @@ for _ in range(epochs):
     total_time += end - start
     steady += count - size
     steady_time += end - steady_start
-print(f"including start-up {total / total_time:.0f} images/s, steady {steady / steady_time:.0f}")
+del loader
+gc.collect()
+time.sleep(0.5)  # let the workers exit so their CPU time is counted
+print(f"CPU {(cpu_seconds() - cpu_start) / total * 1e3:.2f} ms/image, "
+      f"including start-up {total / total_time:.0f} images/s, steady {steady / steady_time:.0f}")
 """
 
 
@@ -153,25 +173,38 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--cache", default="false", choices=["false", "ram"])
+    parser.add_argument("--random", action="store_true", help="use 400 random 320-px JPEGs with boxes only")
     parser.add_argument("--peer", default=None, help="python of an ultralytics install to time as a black box")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as temporary:
-        data = args.data or builtin_yaml() or str(write_random_dataset(Path(temporary)))
+        if args.random:
+            data = str(write_random_dataset(Path(temporary)))
+        else:
+            data = args.data or builtin_yaml() or str(write_random_dataset(Path(temporary)))
         labels = labels_from_yaml(data)
         if args.peer:
-            peer = measure_peer(data, args)
+            peer = measure_peer(data, args)  # before our run: its CPU time must not count in ours
         dataset = YOLODataset(
             labels, args.imgsz, augment=True, augmentation=default_augmentation(), rect=False,
             batch_size=args.batch, stride=32, pad=0.0, cache=args.cache if args.cache == "ram" else False,
         )
         loader = build_dataloader(dataset, args.batch, args.workers, shuffle=True, seed=0)
+        cpu_start = cpu_seconds()
         with_startup, steady = measure(loader, args.epochs)
+        workers = loader.num_workers
+        del loader  # joins the persistent workers so their CPU time is counted
+        import gc
+
+        gc.collect()
+        time.sleep(0.5)
+        cpu_per_image = (cpu_seconds() - cpu_start) / (len(dataset) * args.epochs) * 1e3
     if args.peer:
         print(f"ultralytics (black box, {args.peer}): {peer}")
         print(f"ratio ours / ultralytics (steady state): {steady / float(peer.split()[-1]):.2f}")
     print(f"data: {data} ({len(labels)} images), imgsz {args.imgsz}, batch {args.batch}, "
-          f"workers {loader.num_workers}, epochs {args.epochs}")
+          f"workers {workers}, epochs {args.epochs}")
+    print(f"CPU {cpu_per_image:.2f} ms/image, all processes (load-independent cost; the peer's line has the same)")
     print(f"images/s including epoch start-up: {with_startup:.0f}")
     print(f"images/s steady state: {steady:.0f}")
     print(f"{steady:.0f}")

@@ -9,7 +9,7 @@ from yolo8.data.transforms.flip import flip_horizontal, flip_vertical
 from yolo8.data.transforms.geometric import box_candidates, random_affine
 from yolo8.data.transforms.mixup import mixup
 from yolo8.data.transforms.mosaic import mosaic4, mosaic_placements
-from yolo8.data.transforms.photometric import hsv_lut, random_hsv
+from yolo8.data.transforms.photometric import hsv_tables, random_hsv
 from yolo8.data.transforms.polygons import clip_polygons, polygon_bounds
 
 BACKGROUND = (60, 60, 60)
@@ -167,16 +167,18 @@ def test_hsv_changes_colours_not_labels():
     gains = Augmentation(**{**Augmentation.none().__dict__, "hsv_h": 0.5, "hsv_s": 0.7, "hsv_v": 0.4})
     out, labels = colour_and_flips(image, annotations, np.random.default_rng(1), gains)
     assert labels is annotations
-    assert out.shape == image.shape and not np.array_equal(out, image[..., ::-1])
-    plain = random_hsv(image, np.random.default_rng(0), 0.0, 0.0, 0.0, to_rgb=True)
-    np.testing.assert_array_equal(plain, image[..., ::-1])  # zero gains: only BGR -> RGB
+    assert out.shape == image.shape and not np.array_equal(out, image)
+    assert random_hsv(image, np.random.default_rng(0), 0.0, 0.0, 0.0) is image
+    # gains of exactly 1 (value only, drawn at 0): a lossless HSV round trip for these saturated colours
+    same = random_hsv(image, np.random.default_rng(0), 0.0, 0.0, 1e-12)
+    assert np.abs(same.astype(int) - image).max() <= 1
 
 
-def test_hsv_lut_values():
-    lut = hsv_lut(np.array([1.5, 2.0, 0.5])).reshape(256, 3)
-    assert lut[100].tolist() == [150 % 180, 200, 50]
-    assert lut[150].tolist() == [225 % 180, 255, 75]
-    np.testing.assert_array_equal(hsv_lut(np.ones(3)).reshape(256, 3)[:180, 0], np.arange(180))
+def test_hsv_tables_values():
+    hue, saturation, value = hsv_tables(np.array([1.5, 2.0, 0.5]))
+    assert [hue[100], saturation[100], value[100]] == [150, 200, 50]
+    assert [hue[150], saturation[150], value[150]] == [225 % 180, 255, 75]
+    np.testing.assert_array_equal(hsv_tables(np.ones(3))[0][:180], np.arange(180))
 
 
 def test_mixup_concatenates_labels_and_blends():

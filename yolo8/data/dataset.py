@@ -6,14 +6,13 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 
 from yolo8.data.imageio import read_image
 from yolo8.data.labels import ImageLabels
 from yolo8.data.transforms.annotations import Annotations
-from yolo8.data.transforms.compose import Augmentation, colour_and_flips, to_chw_tensor
+from yolo8.data.transforms.compose import Augmentation, bgr_to_chw_rgb, colour_and_flips
 from yolo8.data.transforms.geometric import random_affine
 from yolo8.data.transforms.letterbox import LetterboxInfo, letterbox, rect_batch_shapes, resize_long_side
 from yolo8.data.transforms.mixup import mixup
@@ -25,7 +24,7 @@ class Sample:
     """One dataset item.
 
     Attributes:
-        image: (3, H, W) uint8 RGB tensor.
+        image: (3, H, W) uint8 RGB tensor, contiguous.
         classes: (N,) int64.
         boxes: (N, 4) float32 xywh normalised to the output image.
         segments: N polygons (K, 2) float32 xy normalised to the output image, or [] for boxes only.
@@ -49,6 +48,7 @@ class _LoadedImage:
     image: np.ndarray  # (h, w, 3) uint8 BGR, long side = image_size
     original_shape: tuple[int, int]
     resize: LetterboxInfo  # original -> resized
+    annotations: Annotations  # labels in the resized image's pixels (never modified in place)
 
 
 class YOLODataset(torch.utils.data.Dataset):
@@ -128,12 +128,15 @@ class YOLODataset(torch.utils.data.Dataset):
 
     @property
     def mosaic_enabled(self) -> bool:
-        return bool(self._mosaic_enabled[0])
+        return bool(self._mosaic_enabled.item())
 
     def _read_and_resize(self, index: int) -> _LoadedImage:
-        image = read_image(self.labels[index].image_file)
+        label = self.labels[index]
+        image = read_image(label.image_file)
         resized, resize = resize_long_side(image, self.image_size)
-        return _LoadedImage(resized, image.shape[:2], resize)
+        height, width = resized.shape[:2]
+        annotations = Annotations.from_normalized(label.classes, label.boxes, label.segments, width, height)
+        return _LoadedImage(resized, image.shape[:2], resize, annotations)
 
     def _load(self, index: int) -> tuple[_LoadedImage, Annotations]:
         """Resized image of ``index`` (RAM cache, mosaic buffer, or disk) and its labels in its pixels."""
@@ -147,9 +150,7 @@ class YOLODataset(torch.utils.data.Dataset):
                 self._buffer[index] = loaded
                 if len(self._buffer) > self._buffer_size:
                     self._buffer.popitem(last=False)
-        label = self.labels[index]
-        height, width = loaded.image.shape[:2]
-        return loaded, Annotations.from_normalized(label.classes, label.boxes, label.segments, width, height)
+        return loaded, loaded.annotations
 
     def _partner_index(self) -> int:
         """A mosaic partner: any image when all are in RAM, else one from the recently loaded buffer."""
@@ -189,7 +190,6 @@ class YOLODataset(torch.utils.data.Dataset):
         gains = self.augmentation
         if not self.augment:
             image, annotations, loaded, info = self._letterboxed(index)
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
             letterbox_info = loaded.resize.then(info)
         else:
             letterbox_info = None
@@ -209,5 +209,5 @@ class YOLODataset(torch.utils.data.Dataset):
         height, width = image.shape[:2]
         classes, boxes, segments = annotations.to_normalized(width, height)
         return Sample(
-            to_chw_tensor(image), classes, boxes, segments, label.image_file, loaded.original_shape, letterbox_info
+            bgr_to_chw_rgb(image), classes, boxes, segments, label.image_file, loaded.original_shape, letterbox_info
         )

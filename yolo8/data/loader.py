@@ -62,8 +62,17 @@ def collate(samples: list) -> Batch:
         targets[:, 0] = np.repeat(np.arange(len(samples)), counts)
         targets[:, 1] = np.concatenate([sample.classes for sample in samples])
         targets[:, 2:] = np.concatenate([sample.boxes for sample in samples])
+    images = [sample.image for sample in samples]
+    out = None
+    if torch.utils.data.get_worker_info() is not None:
+        # in a worker, stack straight into shared memory: the batch then reaches the main process
+        # without another copy (what torch's default collate does too)
+        numel = sum(image.numel() for image in images)
+        out = images[0].new(images[0]._typed_storage()._new_shared(numel, device="cpu")).resize_(
+            len(images), *images[0].shape
+        )
     return Batch(
-        images=torch.stack([sample.image for sample in samples]),
+        images=torch.stack(images, out=out),
         targets=torch.from_numpy(targets),
         segments=[sample.segments for sample in samples],
         paths=[sample.image_file for sample in samples],

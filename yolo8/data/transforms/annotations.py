@@ -13,6 +13,11 @@ _NO_POINTS = np.zeros((0, 2), np.float32)
 _NO_OWNERS = np.zeros((0,), np.int64)
 
 
+def clip_boxes_to(boxes: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(N, 4) xyxy boxes clipped to one (4,) rectangle x1, y1, x2, y2 or to (N, 4) rectangles."""
+    return np.clip(boxes, bounds[..., [0, 1, 0, 1]], bounds[..., [2, 3, 2, 3]])
+
+
 @dataclass
 class Annotations:
     """Labels of one image in that image's pixel frame.
@@ -55,8 +60,8 @@ class Annotations:
         if not self.has_segments:
             return self.classes, boxes, []
         points = self.points * np.array([1 / width, 1 / height], np.float32)
-        splits = np.searchsorted(self.owners, np.arange(1, len(self.classes)))
-        return self.classes, boxes, np.split(points, splits)
+        edges = np.searchsorted(self.owners, np.arange(len(self.classes) + 1)).tolist()
+        return self.classes, boxes, [points[start:stop] for start, stop in zip(edges[:-1], edges[1:])]
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -72,11 +77,11 @@ class Annotations:
             new_index[self.owners[kept_points]], self.has_segments,
         )
 
-    def clipped(self, bounds: tuple[float, float, float, float]) -> "Annotations":
-        """Boxes and polygons clipped to the pixel rectangle ``bounds`` (x1, y1, x2, y2)."""
-        boxes = self.boxes.copy()
-        boxes[:, 0::2] = boxes[:, 0::2].clip(bounds[0], bounds[2])
-        boxes[:, 1::2] = boxes[:, 1::2].clip(bounds[1], bounds[3])
+    def clipped(self, bounds) -> "Annotations":
+        """Boxes and polygons clipped to the pixel rectangle ``bounds`` (x1, y1, x2, y2), or to
+        (N, 4) rectangles, one per label."""
+        bounds = np.asarray(bounds, np.float32)
+        boxes = clip_boxes_to(self.boxes, bounds)
         points, owners = clip_polygons(self.points, self.owners, bounds)
         return Annotations(self.classes, boxes, points, owners, self.has_segments)
 

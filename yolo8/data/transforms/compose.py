@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import cv2
 import numpy as np
 import torch
 
@@ -58,8 +59,8 @@ class Augmentation:
 def colour_and_flips(
     image_bgr: np.ndarray, annotations: Annotations, rng: np.random.Generator, augmentation: Augmentation
 ) -> tuple[np.ndarray, Annotations]:
-    """Random HSV then random vertical / horizontal flips: (H, W, 3) BGR -> (H, W, 3) RGB (maybe a view)."""
-    image = random_hsv(image_bgr, rng, augmentation.hsv_h, augmentation.hsv_s, augmentation.hsv_v, to_rgb=True)
+    """Random HSV then random vertical / horizontal flips of an (H, W, 3) BGR image and its labels."""
+    image = random_hsv(image_bgr, rng, augmentation.hsv_h, augmentation.hsv_s, augmentation.hsv_v)
     if rng.random() < augmentation.flipud:
         image, annotations = flip_vertical(image, annotations)
     if rng.random() < augmentation.fliplr:
@@ -67,6 +68,13 @@ def colour_and_flips(
     return image, annotations
 
 
-def to_chw_tensor(image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 (any strides) -> (3, H, W) contiguous uint8 tensor, channels kept in order."""
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))  # (H, W, 3) -> (3, H, W)
+def bgr_to_chw_rgb(image_bgr: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 BGR -> (3, H, W) contiguous uint8 RGB tensor.
+
+    cv2.split writes the planes straight into the output in reversed order: one pass that both
+    transposes and swaps channels, several times faster than a numpy transpose copy.
+    """
+    height, width = image_bgr.shape[:2]
+    planes = np.empty((3, height, width), np.uint8)  # (3, H, W), filled plane by plane
+    cv2.split(image_bgr, [planes[2], planes[1], planes[0]])
+    return torch.from_numpy(planes)

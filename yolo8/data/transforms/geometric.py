@@ -64,8 +64,14 @@ def is_affine(matrix: np.ndarray) -> bool:
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """points (K, 2) xy -> (K, 2) xy warped by the (3, 3) matrix (with the projective divide)."""
+    """points (K, 2) xy -> (K, 2) xy warped by the (3, 3) matrix, or by (K, 3, 3) one matrix per
+    point, with the projective divide."""
     points = np.asarray(points, np.float64).reshape(-1, 2)
+    if matrix.ndim == 3:
+        warped = np.einsum("kij,kj->ki", matrix[:, :2, :2], points) + matrix[:, :2, 2]
+        if (matrix[:, 2, :2] != 0).any():
+            warped /= (np.einsum("kj,kj->k", matrix[:, 2, :2], points) + matrix[:, 2, 2])[:, None]
+        return warped.astype(np.float32)
     warped = points @ matrix[:2, :2].T + matrix[:2, 2]
     if not is_affine(matrix):
         depth = points @ matrix[2, :2] + matrix[2, 2]
@@ -111,32 +117,44 @@ def box_candidates(
 
 
 def warp_annotations(annotations: Annotations, matrix: np.ndarray) -> Annotations:
-    """Labels moved by the (3, 3) warp, not clipped: polygon vertices are warped, and boxes become
-    the bounds of their 4 warped corners (of the warped polygons when there are polygons)."""
+    """Labels moved by the (3, 3) warp (or (N, 3, 3), one per label), not clipped: polygon vertices
+    are warped, and boxes become the bounds of their 4 warped corners (or of the warped polygons)."""
     if len(annotations) == 0:
         return annotations
     if annotations.has_segments:
-        points = transform_points(annotations.points, matrix)
+        per_point = matrix[annotations.owners] if matrix.ndim == 3 else matrix
+        points = transform_points(annotations.points, per_point)
         return annotations.with_geometry(polygon_bounds(points, annotations.owners, len(annotations)), points)
     corners = annotations.boxes[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 2)  # (N, 8) -> (4N, 2) xy
-    corners = transform_points(corners, matrix).reshape(-1, 4, 2)  # (4N, 2) -> (N, 4 corners, 2)
+    per_corner = np.repeat(matrix, 4, axis=0) if matrix.ndim == 3 else matrix
+    corners = transform_points(corners, per_corner).reshape(-1, 4, 2)  # (4N, 2) -> (N, 4 corners, 2)
     boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
     return annotations.with_geometry(boxes, annotations.points)
 
 
-def clip_and_filter(warped: Annotations, boxes_before: np.ndarray, output_size: tuple[int, int]) -> Annotations:
-    """Clip warped labels to the (height, width) output and keep YOLOv8's box candidates.
+def scale_annotations(annotations: Annotations, zooms: np.ndarray, offsets: np.ndarray) -> Annotations:
+    """Labels moved by ``x -> zoom * x + offset`` per axis, with (N, 2) positive zooms and offsets per label."""
+    boxes = annotations.boxes * np.tile(zooms, 2) + np.tile(offsets, 2)
+    points = annotations.points * zooms[annotations.owners] + offsets[annotations.owners]
+    return annotations.with_geometry(boxes.astype(np.float32), points.astype(np.float32))
 
-    ``boxes_before`` (N, 4) are the boxes before the warp times its zoom. With polygons, boxes are
+
+def keep_candidates(clipped: Annotations, boxes_before: np.ndarray) -> Annotations:
+    """The clipped, warped labels that pass :func:`box_candidates`; with polygons, boxes first become
     the bounds of the clipped polygons, so they stay tight on partly visible objects.
-    """
-    if len(warped) == 0:
-        return warped
-    height, width = output_size
-    clipped = warped.clipped((0, 0, width, height))
+    ``boxes_before`` (N, 4) are the boxes before the warp times its zoom."""
     if clipped.has_segments:
         clipped = clipped.with_geometry(polygon_bounds(clipped.points, clipped.owners, len(clipped)), clipped.points)
     return clipped.select(box_candidates(boxes_before, clipped.boxes))
+
+
+def clip_and_filter(warped: Annotations, boxes_before: np.ndarray, output_size: tuple[int, int]) -> Annotations:
+    """Clip warped labels to the (height, width) output and keep YOLOv8's box candidates (see
+    :func:`keep_candidates`)."""
+    if len(warped) == 0:
+        return warped
+    height, width = output_size
+    return keep_candidates(warped.clipped((0, 0, width, height)), boxes_before)
 
 
 def transform_annotations(

@@ -17,11 +17,13 @@ import math
 import cv2
 import numpy as np
 
-from yolo8.data.transforms.annotations import Annotations
+from yolo8.data.transforms.annotations import Annotations, clip_boxes_to
 from yolo8.data.transforms.geometric import (
     clip_and_filter,
     is_affine,
+    keep_candidates,
     random_affine_matrix,
+    scale_annotations,
     transform_points,
     warp_annotations,
 )
@@ -149,7 +151,7 @@ def mosaic4(
     )
     axis_aligned = warp[0, 1] == 0 and warp[1, 0] == 0 and is_affine(warp)
     output = np.full((size, size, 3), PAD_VALUE, np.uint8)
-    warped, boxes_before = [], []
+    visible, crops, warps = [], [], []
     for image, labels, (crop, (dx, dy)) in zip(images, annotations, placements):
         if crop[2] <= crop[0] or crop[3] <= crop[1]:
             continue
@@ -161,9 +163,21 @@ def mosaic4(
         else:
             x1, y1, x2, y2 = crop
             _warp_tile_into(output, image[y1:y2, x1:x2], tile_warp @ _shift(x1, y1))
-        on_canvas = labels.clipped(crop)  # the canvas shows only this part of the image
-        boxes_before.append(on_canvas.boxes * zoom)
-        warped.append(warp_annotations(on_canvas, tile_warp))
-    if not warped:
-        return output, Annotations.empty()
-    return output, clip_and_filter(Annotations.concatenate(warped), np.concatenate(boxes_before), (size, size))
+        visible.append(labels)
+        crops.append(crop)
+        warps.append(tile_warp)
+    merged = Annotations.concatenate(visible)
+    if len(merged) == 0:
+        return output, merged
+    tile_of_label = np.repeat(np.arange(len(visible)), [len(labels) for labels in visible])
+    crops, warps = np.array(crops, np.float32), np.stack(warps)
+    boxes_before = clip_boxes_to(merged.boxes, crops[tile_of_label]) * zoom  # the canvas shows only the crops
+    if axis_aligned:
+        # a zoom and shift maps each crop to a rectangle: one clip after the warp does for both
+        zooms, offsets = warps[:, [0, 1], [0, 1]], warps[:, :2, 2]  # (T, 2) each
+        shown = np.clip(np.concatenate([crops[:, :2] * zooms + offsets, crops[:, 2:] * zooms + offsets], axis=1), 0, size)
+        scaled = scale_annotations(merged, zooms[tile_of_label], offsets[tile_of_label])
+        return output, keep_candidates(scaled.clipped(shown[tile_of_label]), boxes_before)
+    on_canvas = merged.clipped(crops[tile_of_label])
+    warped = warp_annotations(on_canvas, warps[tile_of_label])
+    return output, clip_and_filter(warped, boxes_before, (size, size))

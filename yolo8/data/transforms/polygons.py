@@ -9,29 +9,38 @@ from __future__ import annotations
 import numpy as np
 
 
+def _polygon_starts(owners: np.ndarray) -> np.ndarray:
+    """Indices where a new polygon starts in a non-decreasing (P,) owners array (P >= 1)."""
+    changes = np.empty(len(owners), bool)
+    changes[0] = True
+    np.not_equal(owners[1:], owners[:-1], out=changes[1:])
+    return np.flatnonzero(changes)
+
+
 def _previous_vertex(owners: np.ndarray) -> np.ndarray:
     """(P,) index of each vertex's predecessor within its own polygon (the first wraps to the last)."""
-    count = len(owners)
-    previous = np.arange(-1, count - 1)
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    ends = np.r_[starts[1:], count] - 1
-    previous[starts] = ends
+    previous = np.arange(-1, len(owners) - 1)
+    starts = _polygon_starts(owners)
+    previous[starts] = np.append(starts[1:], len(owners)) - 1
     return previous
 
 
-def clip_polygons(
-    points: np.ndarray, owners: np.ndarray, bounds: tuple[float, float, float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Clip every polygon of a set to the rectangle ``bounds`` (x1, y1, x2, y2).
+def clip_polygons(points: np.ndarray, owners: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """Clip every polygon of a set to a rectangle.
 
-    Sutherland-Hodgman against the four sides, vectorised over all vertices of all polygons.
-    A polygon fully outside loses all its vertices. The bounds of each result are the tight box of
-    the visible part of the object. Returns the clipped (P', 2) points and (P',) owners.
+    Args:
+        points, owners: the polygon set.
+        bounds: one rectangle (x1, y1, x2, y2) for all polygons, or (N, 4) one per polygon owner.
+    Returns:
+        The clipped (P', 2) points and (P',) owners. Sutherland-Hodgman against the four sides,
+        vectorised over all vertices of all polygons; a polygon fully outside loses all its vertices.
+        The bounds of each result are the tight box of the visible part of the object.
     """
-    x1, y1, x2, y2 = bounds
-    for axis, limit, keep_below in ((0, x1, False), (0, x2, True), (1, y1, False), (1, y2, True)):
+    per_owner = isinstance(bounds, np.ndarray) and bounds.ndim == 2
+    for side, (axis, keep_below) in enumerate(((0, False), (1, False), (0, True), (1, True))):
         if len(points) == 0:
             break
+        limit = bounds[owners, side] if per_owner else bounds[side]
         coordinate = points[:, axis]
         inside = coordinate <= limit if keep_below else coordinate >= limit
         if inside.all():
@@ -39,13 +48,16 @@ def clip_polygons(
         previous_index = _previous_vertex(owners)
         previous = points[previous_index]
         crossing = inside != inside[previous_index]
-        denominator = np.where(crossing, coordinate - previous[:, axis], 1.0)
-        t = (limit - previous[:, axis]) / denominator
-        intersection = previous + t[:, None] * (points - previous)
-        intersection[:, axis] = limit
-        keep = np.stack([crossing, inside], axis=1)  # (P, 2): emit the crossing point, then the vertex
-        points = np.stack([intersection, points], axis=1)[keep].astype(np.float32)  # (P, 2, 2) -> (P', 2)
-        owners = np.broadcast_to(owners[:, None], keep.shape)[keep]  # (P, 2) -> (P',)
+        previous_coordinate = previous[:, axis]
+        t = (limit - previous_coordinate) / np.where(crossing, coordinate - previous_coordinate, 1.0)
+        candidates = np.empty((len(points), 2, 2), np.float32)  # per vertex: crossing point, vertex
+        candidates[:, 0] = previous + t[:, None] * (points - previous)
+        candidates[:, 0, axis] = limit  # exactly on the side despite rounding
+        candidates[:, 1] = points
+        keep = np.empty((len(points), 2), bool)
+        keep[:, 0], keep[:, 1] = crossing, inside
+        points = candidates[keep]  # (P, 2, 2) -> (P', 2)
+        owners = np.repeat(owners, keep.sum(axis=1))
     return points, owners
 
 
@@ -54,7 +66,7 @@ def polygon_bounds(points: np.ndarray, owners: np.ndarray, count: int) -> np.nda
     bounds = np.zeros((count, 4), np.float32)
     if len(points) == 0:
         return bounds
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    starts = _polygon_starts(owners)
     present = owners[starts]
     bounds[present, :2] = np.minimum.reduceat(points, starts, axis=0)
     bounds[present, 2:] = np.maximum.reduceat(points, starts, axis=0)
