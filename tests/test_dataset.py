@@ -82,9 +82,10 @@ def test_rect_batches_share_stride_multiple_shapes(tmp_path):
     assert dataset[0].image.shape[1:] == (96, 128)
 
 
-def test_training_mosaic_sample(tmp_path):
+@pytest.mark.parametrize("mixup", [0.0, 1.0])
+def test_training_mosaic_sample(tmp_path, mixup):
     labels = write_dataset(tmp_path, SHAPES)
-    dataset = make(labels, augment=True)
+    dataset = make(labels, augment=True, augmentation=Augmentation(**{**YOLO_GAINS.__dict__, "mixup": mixup}))
     for index in range(len(dataset)):
         sample = dataset[index]
         assert sample.image.shape == (3, 96, 96) and sample.letterbox is None
@@ -93,6 +94,16 @@ def test_training_mosaic_sample(tmp_path):
         assert (xyxy >= -1e-6).all() and (xyxy <= 1 + 1e-6).all()
         for polygon, box in zip(sample.segments, xyxy):  # boxes are the bounds of the clipped polygons
             np.testing.assert_allclose(np.concatenate([polygon.min(0), polygon.max(0)]), box, atol=1e-5)
+
+
+def test_rect_training_keeps_batch_shapes(tmp_path):
+    labels = write_dataset(tmp_path, SHAPES)
+    dataset = make(labels, augment=True, rect=True, pad=0.0)
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        assert tuple(sample.image.shape[1:]) == tuple(dataset.batch_shapes[index // 2])
+        xyxy = xywh_to_xyxy(sample.boxes)
+        assert len(xyxy) and (xyxy >= -1e-6).all() and (xyxy <= 1 + 1e-6).all()
 
 
 def test_same_seed_same_samples_and_ram_cache_matches_disk(tmp_path):

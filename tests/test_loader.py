@@ -93,3 +93,19 @@ def test_worker_count_is_capped(tmp_path):
     assert loader.num_workers == 0
     loader = build_dataloader(dataset_of(labels, gains()), batch_size=4, workers=64, shuffle=False, seed=0)
     assert loader.num_workers == min(4, os.cpu_count() or 1)
+
+
+def test_distributed_sampler_when_rank_is_set(tmp_path):
+    import torch.distributed as dist
+    from torch.utils.data import DistributedSampler
+
+    labels = write_images(tmp_path, count=6)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        loader = build_dataloader(dataset_of(labels, gains(), augment=False), 2, workers=0, shuffle=True, seed=0, rank=0)
+        assert isinstance(loader.sampler, DistributedSampler)
+        loader.sampler.set_epoch(0)
+        paths = [path for batch in loader for path in batch.paths]
+        assert sorted(paths) == sorted(label.image_file for label in labels)
+    finally:
+        dist.destroy_process_group()
