@@ -153,8 +153,10 @@ class YOLODataset(torch.utils.data.Dataset):
         return loaded, loaded.annotations
 
     def _partner_index(self) -> int:
-        """A mosaic partner: any image when all are in RAM, else one from the recently loaded buffer."""
-        if self._ram is not None or not self._buffer:
+        """A mosaic partner: any image when all are in RAM or while the buffer of recently loaded
+        images holds fewer than 4 (so a worker's first mosaics are not 4 copies of one image),
+        else one from that buffer (no decoding)."""
+        if self._ram is not None or len(self._buffer) < 4:
             return int(self._rng.integers(len(self.labels)))
         keys = list(self._buffer)
         return keys[int(self._rng.integers(len(keys)))]
