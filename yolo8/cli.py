@@ -12,6 +12,7 @@ Usage: yolo8 [TASK] MODE [key=value ...]
 
   TASK  detect (default), segment or classify
   MODE  train, val or predict
+        convert model=old.pt [out=new.pt]   Ultralytics checkpoint -> yolo8 checkpoint
         help            this text and every setting with its default
         MODE help       the settings MODE reads
         version         the installed version
@@ -58,8 +59,37 @@ def parse_arguments(argv: Sequence[str]) -> tuple[str | None, str | None, dict[s
     return task, mode, overrides
 
 
+CONVERT_KEYS = ("model", "out")
+
+
+def run_convert(argv: Sequence[str]) -> int:
+    """`yolo8 convert model=old.pt [out=new.pt]`: write a native checkpoint from an Ultralytics one."""
+    from yolo8.config import closest_key
+
+    arguments = dict(token.partition("=")[::2] for token in argv if "=" in token)
+    stray = [token for token in argv if "=" not in token]
+    unknown = [key for key in arguments if key not in CONVERT_KEYS]
+    if stray or unknown or "model" not in arguments:
+        problem = f"'{(stray or unknown)[0]}' is not understood. " if stray or unknown else ""
+        hint = closest_key(unknown[0], CONVERT_KEYS) if unknown else None
+        print(f"yolo8: error: {problem}{f'Did you mean {hint!r}? ' if hint else ''}"
+              "Usage: yolo8 convert model=old.pt [out=new.pt]", file=sys.stderr)
+        return 2
+    from yolo8.convert import convert_ultralytics_checkpoint
+
+    try:
+        written = convert_ultralytics_checkpoint(arguments["model"], arguments.get("out") or None)
+    except (OSError, ValueError) as error:
+        print(f"yolo8: error: {error}", file=sys.stderr)
+        return 1
+    print(f"Converted {arguments['model']} -> {written} (loads with torch.load(weights_only=True))")
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     """Execute one command line; returns the process exit code."""
+    if argv and argv[0] == "convert":
+        return run_convert(argv[1:])
     try:
         task, mode, raw_overrides = parse_arguments(argv)
     except CommandLineError as error:

@@ -149,7 +149,7 @@ class Trainer:
             progress = self._progress(loader, batches)
             for i, batch in progress:
                 iteration = i + batches * epoch
-                if iteration <= self.warmup.iterations:
+                if 0 < self.warmup.iterations and iteration <= self.warmup.iterations:
                     self.warmup.apply(self.optimizer, iteration, lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
                     self.accumulate = max(1, round(float(np.interp(iteration, [0, self.warmup.iterations],
                                                                    [1, config.nbs / config.batch]))))

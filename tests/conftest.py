@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny, easy detection dataset and a tiny YOLOv8 model that trains in seconds on a CPU."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from yolo8.nn.graph import resolve_model_yaml
+
+TINY_SCALE = [0.33, 0.125, 1024]  # depth, width, max channels: a YOLOv8 a fraction of the size of n
+
+
+def write_shapes_dataset(root: Path, images: int, size: int = 64, seed: int = 0) -> Path:
+    """Write `images` pictures of filled squares (class 0) and discs (class 1) on noise, in YOLO format.
+
+    Train and val are the same images, so a model that learns anything scores above zero. Returns data.yaml.
+    """
+    rng = np.random.default_rng(seed)
+    for split in ("train", "val"):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+    for index in range(images):
+        image = rng.integers(90, 140, (size, size, 3), dtype=np.uint8)
+        rows = []
+        for _ in range(int(rng.integers(1, 3))):
+            cls = int(rng.integers(0, 2))
+            side = int(rng.integers(size // 4, size // 2))
+            x, y = (int(v) for v in rng.integers(0, size - side, 2))
+            colour = (40, 40, 220) if cls == 0 else (220, 60, 40)
+            if cls == 0:
+                cv2.rectangle(image, (x, y), (x + side - 1, y + side - 1), colour, -1)
+            else:
+                cv2.circle(image, (x + side // 2, y + side // 2), side // 2, colour, -1)
+            rows.append(f"{cls} {(x + side / 2) / size:.6f} {(y + side / 2) / size:.6f} {side / size:.6f} {side / size:.6f}")
+        for split in ("train", "val"):
+            cv2.imwrite(str(root / "images" / split / f"{index:03d}.png"), image)
+            (root / "labels" / split / f"{index:03d}.txt").write_text("\n".join(rows) + "\n")
+    data_yaml = root / "data.yaml"
+    data_yaml.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames: [square, disc]\n")
+    return data_yaml
+
+
+@pytest.fixture(scope="session")
+def shapes_dataset(tmp_path_factory) -> Path:
+    return write_shapes_dataset(tmp_path_factory.mktemp("shapes"), images=16)
+
+
+@pytest.fixture
+def tiny_model_yaml() -> dict:
+    config = resolve_model_yaml("yolov8.yaml")
+    config["scales"] = {"t": TINY_SCALE}
+    config["scale"] = "t"
+    config["nc"] = 2
+    return config

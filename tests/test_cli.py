@@ -1,0 +1,90 @@
+"""The command line: YOLOv8's `TASK MODE key=value` syntax, help listings and argument errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from yolo8.cli import CommandLineError, parse_arguments, run
+from yolo8.config import DEFAULTS, OPTIONS, Config, ConfigError
+
+
+def test_parse_task_mode_and_overrides():
+    assert parse_arguments(["detect", "train", "epochs=5", "imgsz=320"]) == (
+        "detect", "train", {"epochs": "5", "imgsz": "320"})
+    assert parse_arguments(["predict", "source=a b.jpg"]) == (None, "predict", {"source": "a b.jpg"})
+
+
+def test_stray_word_is_an_error_naming_it():
+    with pytest.raises(CommandLineError, match="'epochs'"):
+        parse_arguments(["train", "epochs"])
+
+
+def test_unknown_key_suggests_closest(capsys):
+    assert run(["train", "epcohs=3"]) == 2
+    error = capsys.readouterr().err
+    assert "'epcohs' is not a valid yolo8 setting" in error and "Did you mean 'epochs'?" in error
+
+
+def test_wrong_type_names_the_key(capsys):
+    assert run(["train", "batch=sixteen"]) == 2
+    error = capsys.readouterr().err
+    assert "'batch=sixteen' is invalid" in error and "expected an integer" in error
+
+
+def test_bad_choice_lists_the_choices(capsys):
+    assert run(["train", "optimizer=Adagrad"]) == 2
+    assert "expected one of auto, SGD, Adam, AdamW, RMSProp" in capsys.readouterr().err
+
+
+def test_help_lists_every_setting_with_default(capsys):
+    assert run(["help"]) == 0
+    out = capsys.readouterr().out
+    for option in OPTIONS:
+        assert f"  {option.name} " in out
+    assert "0.937" in out and "close_mosaic" in out
+
+
+def test_mode_help_lists_only_that_mode(capsys):
+    assert run(["val", "help"]) == 0
+    out = capsys.readouterr().out
+    assert "  conf " in out and "  iou " in out
+    assert "  mosaic " not in out and "  lr0 " not in out
+
+
+def test_val_without_model_is_a_clear_error(capsys):
+    assert run(["val"]) == 1
+    assert "needs model=" in capsys.readouterr().err
+
+
+def test_predict_with_missing_weights_never_downloads(capsys, tmp_path):
+    assert run(["predict", f"model={tmp_path / 'yolov8n.pt'}"]) == 1
+    assert "never downloads" in capsys.readouterr().err
+
+
+def test_config_types_and_merge():
+    config = Config({"epochs": "7", "imgsz": "320,256", "cache": "true", "classes": "0,2", "conf": "None"})
+    assert (config.epochs, config.imgsz, config.cache, config.classes, config.conf) == (7, [320, 256], "ram", [0, 2], None)
+    assert config.lr0 == DEFAULTS["lr0"] == 0.01
+    assert config.merge(epochs=3).epochs == 3 and config.epochs == 7
+    assert config.overrides.keys() == {"epochs", "imgsz", "cache", "classes", "conf"}
+    assert config.with_defaults({"epochs": 1, "batch": 4}).epochs == 7
+    assert config.with_defaults({"epochs": 1, "batch": 4}).batch == 4
+    with pytest.raises(ConfigError, match="'fliplr=yes please' is invalid"):
+        Config(fliplr="yes please")
+
+
+def test_yolov8_defaults():
+    """The recipe's published defaults, kept in the one table."""
+    expected = {"epochs": 100, "batch": 16, "imgsz": 640, "lr0": 0.01, "lrf": 0.01, "momentum": 0.937,
+                "weight_decay": 0.0005, "warmup_epochs": 3.0, "warmup_momentum": 0.8, "warmup_bias_lr": 0.1,
+                "box": 7.5, "cls": 0.5, "dfl": 1.5, "nbs": 64, "hsv_h": 0.015, "hsv_s": 0.7, "hsv_v": 0.4,
+                "degrees": 0.0, "translate": 0.1, "scale": 0.5, "shear": 0.0, "perspective": 0.0, "flipud": 0.0,
+                "fliplr": 0.5, "mosaic": 1.0, "mixup": 0.0, "close_mosaic": 10, "iou": 0.7, "max_det": 300,
+                "patience": 100, "optimizer": "auto"}
+    assert {key: DEFAULTS[key] for key in expected} == expected
+
+
+def test_console_script_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "yolo8.cli", "version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip()
