@@ -13,6 +13,8 @@ Usage: yolo8 [TASK] MODE [key=value ...]
   TASK  detect (default), segment or classify
   MODE  train, val or predict
         convert model=old.pt [out=new.pt]   Ultralytics checkpoint -> yolo8 checkpoint
+        convert coco instances.json [images=DIR] [out=DIR] [copy=True] [segments=False]
+                        COCO annotations -> YOLO labels + data.yaml
         help            this text and every setting with its default
         MODE help       the settings MODE reads
         version         the installed version
@@ -60,12 +62,46 @@ def parse_arguments(argv: Sequence[str]) -> tuple[str | None, str | None, dict[s
 
 
 CONVERT_KEYS = ("model", "out")
+CONVERT_COCO_KEYS = ("images", "out", "copy", "segments")
+CONVERT_COCO_USAGE = "Usage: yolo8 convert coco instances.json [images=DIR] [out=DIR] [copy=True] [segments=False]"
+
+
+def run_convert_coco(argv: Sequence[str]) -> int:
+    """`yolo8 convert coco instances.json [images=DIR] [out=DIR] [copy=…] [segments=…]`: COCO -> YOLO dataset."""
+    from yolo8.config import closest_key
+
+    arguments = dict(token.partition("=")[::2] for token in argv if "=" in token)
+    files = [token for token in argv if "=" not in token]
+    unknown = [key for key in arguments if key not in CONVERT_COCO_KEYS]
+    flags = {key: arguments[key].lower() for key in ("copy", "segments") if key in arguments}
+    not_bool = [f"{key}={value}" for key, value in flags.items() if value not in ("true", "false")]
+    if unknown or not_bool or len(files) != 1:
+        hint = closest_key(unknown[0], CONVERT_COCO_KEYS) if unknown else None
+        problem = (f"'{unknown[0]}' is not understood. " if unknown else
+                   f"'{not_bool[0]}': use True or False. " if not_bool else
+                   f"give exactly one annotations JSON, got {len(files)}. ")
+        print(f"yolo8: error: {problem}{f'Did you mean {hint!r}? ' if hint else ''}{CONVERT_COCO_USAGE}",
+              file=sys.stderr)
+        return 2
+    from yolo8.data.coco import convert_coco_split
+
+    try:
+        result = convert_coco_split(files[0], arguments.get("images") or None, arguments.get("out") or None,
+                                    copy_images=flags.get("copy") == "true", segments=flags.get("segments") != "false")
+    except (OSError, ValueError) as error:
+        print(f"yolo8: error: {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
 
 
 def run_convert(argv: Sequence[str]) -> int:
-    """`yolo8 convert model=old.pt [out=new.pt]`: write a native checkpoint from an Ultralytics one."""
+    """`yolo8 convert model=old.pt [out=new.pt]`: write a native checkpoint from an Ultralytics one;
+    `yolo8 convert coco …`: see :func:`run_convert_coco`."""
     from yolo8.config import closest_key
 
+    if argv and argv[0] == "coco":
+        return run_convert_coco(argv[1:])
     arguments = dict(token.partition("=")[::2] for token in argv if "=" in token)
     stray = [token for token in argv if "=" not in token]
     unknown = [key for key in arguments if key not in CONVERT_KEYS]

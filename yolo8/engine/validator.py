@@ -15,6 +15,7 @@ from torch import nn
 from yolo8.config import Config
 from yolo8.data.transforms.letterbox import boxes_from_letterbox
 from yolo8.engine.callbacks import Callbacks
+from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
@@ -54,14 +55,16 @@ class DetectionValidator:
     Args:
         dataloader: yields :class:`yolo8.data.loader.Batch` with letterbox infos.
         names: class id -> name.
-        config: reads conf, iou, max_det, agnostic_nms, classes, half, plots, verbose.
+        config: reads conf, iou, max_det, agnostic_nms, classes, half, plots, save_json, verbose.
         device: where the model runs.
-        save_dir: where plots go (None: no plots).
+        save_dir: where plots and save_json's predictions.json / ground_truth.json go (None: nothing saved).
         loss: optional callable (raw outputs, targets) -> (total, items) to report a validation loss.
+        category_ids: class index -> COCO category id for save_json (None: index + 1).
     """
 
     def __init__(self, dataloader, names: dict, config: Config, device: torch.device,
-                 save_dir: Path | None = None, loss=None, callbacks: Callbacks | None = None):
+                 save_dir: Path | None = None, loss=None, callbacks: Callbacks | None = None,
+                 category_ids: list[int] | None = None):
         self.dataloader = dataloader
         self.names = dict(names)
         self.config = config
@@ -69,6 +72,7 @@ class DetectionValidator:
         self.save_dir = Path(save_dir) if save_dir is not None else None
         self.loss = loss
         self.callbacks = callbacks or Callbacks()
+        self.category_ids = category_ids
 
     @torch.no_grad()
     def __call__(self, model: nn.Module, verbose: bool = False) -> ValidationResult:
@@ -79,6 +83,7 @@ class DetectionValidator:
         metrics = DetectionMetrics(len(self.names), self.names)
         confusion = ConfusionMatrix(len(self.names))
         loss_sum, seconds, images_seen = None, np.zeros(3), 0
+        coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
         self.callbacks.run("on_val_start", self)
         for batch_index, batch in enumerate(self.dataloader):
             started = time.perf_counter()
@@ -108,9 +113,17 @@ class DetectionValidator:
                 scores, classes, gt_classes = found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), rows[:, 1].cpu().numpy()
                 metrics.update(pred_boxes, scores, classes, gt_boxes, gt_classes, image_id=batch.paths[i])
                 confusion.update(pred_boxes, scores, classes, gt_boxes, gt_classes)
+                if coco is not None:
+                    try:
+                        coco.add(batch.paths[i], shape, pred_boxes, scores, classes, gt_boxes, gt_classes)
+                    except ValueError as error:  # duplicate image ids: the metrics stand, the JSON cannot
+                        LOGGER.warning("save_json: %s No COCO JSON written.", error)
+                        coco = None
             if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
                 self._plot_batch(batch, detections, batch_index)
         summary = metrics.compute()
+        if coco is not None:
+            LOGGER.info("COCO JSON: %s, %s", *coco.write(self.save_dir))
         speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
         result = ValidationResult(
             summary, speed, confusion.matrix, None if loss_sum is None else loss_sum / max(len(self.dataloader), 1),
@@ -176,6 +189,7 @@ def format_table(summary: DetectionSummary, per_class: bool) -> str:
 def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> ValidationResult:
     """`yolo8 val`: score ``model`` on the ``split`` of ``data``, plots into runs/<task>/valN."""
     from yolo8.data.build import evaluation_loader, resolve_data
+    from yolo8.data.coco import coco_category_ids
     from yolo8.engine.device import select_device, use_all_cores
     from yolo8.engine.run_dir import default_project, increment_run_dir
 
@@ -191,8 +205,9 @@ def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None
     save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
                                  config.exist_ok, mkdir=True)
     inference_model = copy.deepcopy(model).to(device).fuse()
-    result = DetectionValidator(loader, data.names, config, device, save_dir, callbacks=callbacks)(
-        inference_model, verbose=True)
+    category_ids = None if config.single_cls else coco_category_ids(data)
+    result = DetectionValidator(loader, data.names, config, device, save_dir, callbacks=callbacks,
+                                category_ids=category_ids)(inference_model, verbose=True)
     LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image",
                 *result.speed.values())
     LOGGER.info("Results saved to %s", save_dir)
