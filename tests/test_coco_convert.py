@@ -1,4 +1,4 @@
-"""COCO instances JSON -> YOLO dataset: exact label rows, the YAML and its id mapping, merging splits, the CLI, errors."""
+"""COCO instances JSON -> YOLO dataset: exact label rows, the YAML and its id mapping, split merging, CLI, errors."""
 
 import contextlib
 import io
@@ -182,6 +182,20 @@ def test_errors_name_the_file_and_the_entry(tmp_path):
     with pytest.raises(FileNotFoundError, match="could not find the images of split 'val2017'.*pass images=DIR"):
         convert_coco(json_file.rename(tmp_path / "instances_val2017.json"), output_dir=tmp_path / "o")
     assert not (tmp_path / "o").exists()  # nothing written before the checks pass
+    data["images"][0]["width"] = 0
+    bad.write_text(json.dumps(data))
+    with pytest.raises(CocoFormatError, match="image 1: width and height must be positive numbers, got 0 x 50"):
+        convert_coco(bad, tmp_path, tmp_path / "o")
+
+
+def test_output_into_the_coco_folder_keeps_the_images(tmp_path):
+    json_file = write_coco(tmp_path / "coco")
+    image = tmp_path / "coco" / "images" / "val2017" / "street.jpg"
+    before = image.read_bytes()
+    for _ in range(2):
+        convert_coco(json_file, output_dir=tmp_path / "coco")
+    assert not image.is_symlink() and image.read_bytes() == before
+    assert (tmp_path / "coco" / "labels" / "val2017" / "street.txt").is_file()
 
 
 def test_category_ids_key_is_checked(tmp_path):

@@ -60,7 +60,8 @@ class CocoConversion:
                  f"{self.images} images ({self.empty_images} without labels), {self.boxes} box rows, "
                  f"{self.polygons} polygon rows"]
         if self.crowd_skipped:
-            lines.append(f"left out {self.crowd_skipped} crowd annotation(s) (iscrowd=1): YOLO labels have no crowd flag")
+            lines.append(f"left out {self.crowd_skipped} crowd annotation(s) (iscrowd=1): "
+                         "YOLO labels have no crowd flag")
         if self.invalid_skipped:
             lines.append(f"skipped {self.invalid_skipped} annotation(s) with zero or negative box width or height")
         if self.rle_as_boxes:
@@ -96,8 +97,12 @@ def load_coco_json(json_file) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         _fail(json_file, f"not valid JSON ({error}).")
     if not isinstance(data, dict):
-        _fail(json_file, f"expected a JSON object with 'images', 'annotations', 'categories', got {type(data).__name__}.")
-    _entries(data, "images", ("id", "file_name", "width", "height"), json_file)
+        _fail(json_file, "expected a JSON object with 'images', 'annotations', 'categories', "
+                         f"got {type(data).__name__}.")
+    for image in _entries(data, "images", ("id", "file_name", "width", "height"), json_file):
+        if not all(isinstance(image[k], (int, float)) and image[k] > 0 for k in ("width", "height")):
+            _fail(json_file, f"image {image['id']}: width and height must be positive numbers, "
+                             f"got {image['width']!r} x {image['height']!r}.")
     _entries(data, "categories", ("id", "name"), json_file)
     data.setdefault("annotations", [])
     _entries(data, "annotations", ("id", "image_id", "category_id", "bbox"), json_file)
@@ -212,6 +217,8 @@ def default_output_dir(json_file: Path) -> Path:
 
 def _place_image(source: Path, target: Path, copy: bool, result: CocoConversion) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and target.resolve() == source.resolve():
+        return  # already there (out=DIR is the COCO folder itself, or a link from an earlier run)
     if target.is_symlink() or target.exists():
         target.unlink()
     if not copy:
