@@ -1,0 +1,94 @@
+"""Seconds per training epoch and per validation pass: yolov8n from scratch, 320 px, batch 16, on the CPU.
+
+    python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--peer /path/to/ultralytics/venv/bin/python]
+
+Data defaults to the built-in dataset at 400 train / 100 val images (the size of the issue's benchmark).
+Epoch times are medians over epochs after the first (the first pays for start-up). With ``--peer``, the
+incumbent trains the same setting in its own interpreter, forced to use 2 threads and 2 workers as we do,
+and the ratio ours / theirs is printed last (< 1 means we are faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PEER_SCRIPT = r"""
+import json, os, sys, time
+os.environ["YOLO_OFFLINE"] = "1"
+import ultralytics.utils.torch_utils as torch_utils
+torch_utils.NUM_THREADS = 2
+from ultralytics import YOLO
+data, epochs, project = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+marks = {"train": [], "val": []}
+started = {}
+model = YOLO("yolov8n.yaml")
+model.add_callback("on_train_epoch_start", lambda t: started.__setitem__("train", time.perf_counter()))
+model.add_callback("on_train_epoch_end", lambda t: marks["train"].append(time.perf_counter() - started["train"]))
+model.add_callback("on_val_start", lambda v: started.__setitem__("val", time.perf_counter()))
+model.add_callback("on_val_end", lambda v: marks["val"].append(time.perf_counter() - started["val"]))
+model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, device="cpu", project=project, name="bench",
+            plots=False, amp=False, verbose=False)
+print("TIMES " + json.dumps(marks))
+"""
+
+
+def time_ours(data: str, epochs: int, project: str) -> dict:
+    from yolo8 import YOLO
+
+    marks, started = {"train": [], "val": []}, {}
+    model = YOLO("yolov8n.yaml")
+    model.add_callback("on_train_epoch_start", lambda t: started.__setitem__("train", time.perf_counter()))
+    model.add_callback("on_train_epoch_end", lambda t: marks["train"].append(time.perf_counter() - started["train"]))
+    model.add_callback("on_val_start", lambda v: started.__setitem__("val", time.perf_counter()))
+    model.add_callback("on_val_end", lambda v: marks["val"].append(time.perf_counter() - started["val"]))
+    model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, project=project, name="bench", plots=False)
+    return marks
+
+
+def time_peer(python: str, data: str, epochs: int, project: str) -> dict:
+    result = subprocess.run([python, "-c", PEER_SCRIPT, data, str(epochs), project], capture_output=True, text=True)
+    line = next((line for line in result.stdout.splitlines() if line.startswith("TIMES ")), None)
+    if line is None:
+        raise RuntimeError(f"the peer run failed:\n{result.stderr[-2000:]}")
+    return json.loads(line[len("TIMES "):])
+
+
+def steady(values: list[float]) -> float:
+    """Median over all but the first value (start-up), or the only value."""
+    return statistics.median(values[1:] if len(values) > 1 else values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="dataset YAML (default: built-in, 400/100 images)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--peer", default=None, help="python of a venv with ultralytics installed")
+    args = parser.parse_args()
+    if args.data is None:
+        from yolo8.data.synthetic import builtin_dataset
+
+        args.data = str(builtin_dataset(train_images=400, val_images=100, image_size=320))
+    with tempfile.TemporaryDirectory() as project:
+        ours = time_ours(args.data, args.epochs, project)
+        print(f"yolo8:        {steady(ours['train']):.2f} s/epoch train + {steady(ours['val']):.2f} s val "
+              f"(epochs: {', '.join(f'{t:.1f}' for t in ours['train'])})")
+        if args.peer:
+            theirs = time_peer(args.peer, args.data, args.epochs, project)
+            print(f"ultralytics:  {steady(theirs['train']):.2f} s/epoch train + {steady(theirs['val']):.2f} s val "
+                  f"(epochs: {', '.join(f'{t:.1f}' for t in theirs['train'])})")
+            print(f"ratio train {steady(ours['train']) / steady(theirs['train']):.3f}, "
+                  f"val {steady(ours['val']) / steady(theirs['val']):.3f} (yolo8 / ultralytics)")
+            print(f"{steady(ours['train']) / steady(theirs['train']):.3f}")
+        else:
+            print(f"{steady(ours['train']):.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
