@@ -1,4 +1,4 @@
-"""Drawing detections on images with OpenCV: boxes, class labels and confidences.
+"""Drawing predictions on images with OpenCV: boxes, class labels and confidences, masks, class lists.
 
 Everything uses cv2's built-in Hershey font, so nothing is downloaded. Colours come from a fixed
 palette indexed by class id, so a class keeps its colour across images and runs.
@@ -106,4 +106,52 @@ def draw_detections(
             name = names.get(class_id, str(class_id)) if labels else ""
             text = label_text(name, float(confidences[index]) if conf else None).strip()
             draw_label(canvas, boxes_xyxy[index], text, colour, line_width)
+    return canvas
+
+
+def draw_masks(
+    image: np.ndarray,
+    masks: np.ndarray,
+    classes: np.ndarray,
+    confidences: np.ndarray | None = None,
+    alpha: float = 0.5,
+) -> np.ndarray:
+    """Return a copy of ``image`` (H, W, 3) uint8 BGR with each mask blended in its class colour.
+
+    Args:
+        masks: (n, H, W) bool, in the image's pixels.
+        classes: (n,) class ids (the colour of each mask).
+        confidences: (n,) scores; the least confident mask is blended first, so the most confident
+            ends up on top. None keeps the given order.
+        alpha: opacity of a mask's colour (0 invisible, 1 opaque).
+    """
+    canvas = np.ascontiguousarray(image).copy()
+    if masks.shape[1:] != canvas.shape[:2]:
+        raise ValueError(f"masks of shape {masks.shape} do not match the image {canvas.shape[:2]}: "
+                         "map them to the image's pixels first.")
+    order = range(len(masks)) if confidences is None else np.argsort(np.asarray(confidences, np.float64), kind="stable")
+    for index in order:
+        region = np.asarray(masks[index], dtype=bool)
+        colour = np.array(class_colour(int(classes[index])), dtype=np.float32)
+        canvas[region] = np.round(canvas[region] * (1 - alpha) + colour * alpha).astype(np.uint8)
+    return canvas
+
+
+def draw_text_lines(image: np.ndarray, lines: Sequence[str], line_width: int | None = None) -> np.ndarray:
+    """Return a copy of ``image`` (H, W, 3) uint8 BGR with ``lines`` on white tags stacked at its top-left.
+
+    Used for classification results (one ``name 0.87`` line per class). ``line_width`` sets the text
+    size as for boxes; None picks one from the image size.
+    """
+    canvas = np.ascontiguousarray(image).copy()
+    line_width = line_width or default_line_width(canvas.shape)
+    scale, thickness = line_width / 3, max(line_width - 1, 1)
+    top = margin = 2 * line_width
+    for text in lines:
+        (text_width, text_height), baseline = cv2.getTextSize(text, FONT, scale, thickness)
+        tag_height = text_height + baseline + thickness
+        cv2.rectangle(canvas, (margin, top), (margin + text_width + 2 * thickness, top + tag_height), WHITE, -1)
+        cv2.putText(canvas, text, (margin + thickness, top + text_height + thickness // 2), FONT, scale, BLACK,
+                    thickness=thickness, lineType=cv2.LINE_AA)
+        top += tag_height + thickness
     return canvas

@@ -1,4 +1,9 @@
-"""Prediction: source → letterbox → model → NMS → boxes mapped back to the original image → Results.
+"""Prediction: source → network input → model → Results, for detection, segmentation and classification.
+
+Detection and segmentation letterbox each frame, run NMS and map boxes (and masks) back to the
+original image; classification resizes and centre-crops each frame to ``imgsz`` and returns class
+probabilities (see :mod:`yolo8.engine.predict_steps`). Classification checkpoints are usually trained
+at 224: pass ``imgsz=224``, the shared default 640 is the detection one.
 
 ``predict(model, source, config)`` (or ``Predictor(model, config)(source)``) returns a list of
 :class:`~yolo8.results.Results`, or a generator of them when ``stream`` is set, so videos of any
@@ -11,23 +16,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
-from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox, letterbox
 from yolo8.engine.device import select_device
+from yolo8.engine.predict_steps import TASKS, NmsSettings, output_fields, prepare_image
+from yolo8.engine.predict_writer import ResultWriter, chunks, describe
 from yolo8.engine.run_dir import default_project, increment_run_dir
-from yolo8.ops.nms import non_max_suppression
 from yolo8.results import Results
 
 PREDICT_CONF = 0.25  # the predict default of the shared ``conf`` setting (val uses 0.001)
-SUPPORTED_TASKS = ("detect",)
+SUPPORTED_TASKS = TASKS
 
 
 def predict(model: nn.Module, source=None, config: Config | None = None, batch_size: int = 1):
@@ -49,11 +53,13 @@ def image_to_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 class Predictor:
-    """Runs a detection model over prediction sources.
+    """Runs a detection, segmentation or classification model over prediction sources.
 
     Args:
-        model: eval forward on (B, 3, H, W) RGB [0, 1] returns (decoded (B, 4 + nc, A), raw) with boxes
-            xywh in input pixels; has ``names`` (id -> name) and ``stride`` (Tensor of head strides).
+        model: has ``task`` (default 'detect'), ``names`` (id -> name) and ``stride`` (Tensor of head
+            strides). Eval forward on (B, 3, H, W) RGB [0, 1] returns, by task: detect ``(decoded
+            (B, 4 + nc, A), raw)`` with boxes xywh in input pixels; segment ``((decoded (B, 4 + nc + nm, A),
+            prototypes (B, nm, H/4, W/4)), raw)``; classify ``(probs (B, nc), logits)``.
         config: settings (see :mod:`yolo8.config`); ``conf`` None means 0.25.
         batch_size: frames per forward pass; frames of one batch that letterbox to different shapes
             run separately.
@@ -77,7 +83,11 @@ class Predictor:
         self.names = dict(getattr(model, "names", {}))
         self.stride = int(torch.as_tensor(model.stride).max())
         self.imgsz = input_size(self.config.imgsz, self.stride)
+        # classification treats a single size (short side + centre crop) and a pair (plain resize) differently
+        self.network_size = self.imgsz[0] if isinstance(self.config.imgsz, int) else self.imgsz
         self.conf = PREDICT_CONF if self.config.conf is None else self.config.conf
+        self.nms = NmsSettings(self.conf, self.config.iou, self.config.classes, self.config.agnostic_nms,
+                               self.config.max_det)
         self.save_dir: Path | None = None
 
     def __call__(self, source=None, stream: bool | None = None):
@@ -94,15 +104,15 @@ class Predictor:
             source = [str(path) for path in sample_images()]
             self._log(f"source is empty: using the sample images {', '.join(Path(p).name for p in source)}")
         frames = load_source(source, vid_stride=self.config.vid_stride)
-        writer = _ResultWriter(self._run_dir(), self.config) if self._saves_anything() else None
+        writer = ResultWriter(self._run_dir(), self.config) if self._saves_anything() else None
         self.save_dir = writer.save_dir if writer else None
         totals, seen, shape = np.zeros(3), 0, None
         try:
-            for batch in _chunks(frames, self.batch_size):
+            for batch in chunks(frames, self.batch_size):
                 for frame, results, shape in self._predict_batch(batch):
                     seen += 1
                     totals += [results.speed["preprocess"], results.speed["inference"], results.speed["postprocess"]]
-                    self._log(f"{_describe(frame)} {frame.path}: {shape[2]}x{shape[3]} {results.counts_text()}, "
+                    self._log(f"{describe(frame)} {frame.path}: {shape[2]}x{shape[3]} {results.counts_text()}, "
                               f"{results.speed['inference']:.1f}ms")
                     if writer:
                         writer.write(frame, results)
@@ -121,41 +131,34 @@ class Predictor:
     def _predict_batch(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
         """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order.
 
-        Frames that letterbox to the same shape share one forward pass; times are split evenly among them.
+        Frames whose network inputs have the same shape share one forward pass; times are split evenly among them.
         """
         start = self._now()
-        boxed = [letterbox(frame.image, self.imgsz, auto=True, scaleup=True, stride=self.stride) for frame in frames]
+        prepared = [prepare_image(frame.image, self.task, self.network_size, self.stride) for frame in frames]
         groups: dict[tuple[int, int], list[int]] = {}
-        for index, (image, _) in enumerate(boxed):
+        for index, (image, _) in enumerate(prepared):
             groups.setdefault(image.shape[:2], []).append(index)
-        letterbox_time = (self._now() - start) / len(frames)
+        prepare_time = (self._now() - start) / len(frames)
         outputs: list = [None] * len(frames)
-        for indices in groups.values():
+        for input_shape, indices in groups.items():
             start = self._now()
-            images = torch.stack([image_to_tensor(boxed[i][0]) for i in indices]).to(self.device)
+            images = torch.stack([image_to_tensor(prepared[i][0]) for i in indices]).to(self.device)
             images = images.half() if self.half else images
-            preprocess = letterbox_time + (self._now() - start) / len(indices)
+            preprocess = prepare_time + (self._now() - start) / len(indices)
             start = self._now()
             output = self.model(images)
             inference = (self._now() - start) / len(indices)
             start = self._now()
-            detections = non_max_suppression(
-                output, self.conf, self.config.iou, classes=self.config.classes,
-                agnostic=self.config.agnostic_nms, max_det=self.config.max_det,
+            fields = output_fields(
+                self.task, output, input_shape, [prepared[i][1] for i in indices],
+                [frames[i].image.shape[:2] for i in indices], self.nms,
             )
-            mapped = [self._to_original(d, boxed[i][1], frames[i].image.shape[:2]) for d, i in zip(detections, indices)]
             postprocess = (self._now() - start) / len(indices)
             speed = {"preprocess": preprocess * 1e3, "inference": inference * 1e3, "postprocess": postprocess * 1e3}
-            for index, boxes in zip(indices, mapped):
-                results = Results(frames[index].image, frames[index].path, self.names, boxes, dict(speed))
+            for index, found in zip(indices, fields):
+                results = Results(frames[index].image, frames[index].path, self.names, speed=dict(speed), **found)
                 outputs[index] = (frames[index], results, tuple(images.shape))
         return outputs
-
-    @staticmethod
-    def _to_original(detections: torch.Tensor, info: LetterboxInfo, original_shape) -> torch.Tensor:
-        """(n, 6) detections in letterboxed pixels -> (n, 6) float32 in original-image pixels."""
-        detections = detections[:, :6].float()
-        return torch.cat((boxes_from_letterbox(detections[:, :4], info, original_shape), detections[:, 4:]), dim=1)
 
     def _now(self) -> float:
         if self.device.type == "cuda":
@@ -172,77 +175,3 @@ class Predictor:
     def _log(self, message: str) -> None:
         if self.config.verbose:
             print(message)
-
-
-class _ResultWriter:
-    """Writes annotated images / videos, label files and crops of one prediction run into ``save_dir``."""
-
-    def __init__(self, save_dir: Path, config: Config):
-        self.save_dir = save_dir
-        self.config = config
-        self.videos: dict[str, cv2.VideoWriter] = {}
-        self.labels_written = 0
-
-    def write(self, frame: Frame, results: Results) -> None:
-        self.save_dir.mkdir(parents=True, exist_ok=True)
-        stem = Path(frame.path).stem + (f"_{frame.frame}" if frame.kind == "video" else "")
-        if self.config.save:
-            annotated = results.plot(
-                line_width=self.config.line_width, labels=self.config.show_labels,
-                conf=self.config.show_conf, boxes=self.config.show_boxes,
-            )
-            if frame.kind == "video":
-                self._video(frame, annotated.shape).write(annotated)
-            else:
-                path = self.save_dir / Path(frame.path).name
-                if not cv2.imwrite(str(path), annotated):
-                    raise OSError(f"cannot write image '{path}': OpenCV has no encoder for its suffix.")
-        if self.config.save_txt:
-            (self.save_dir / "labels").mkdir(exist_ok=True)
-            results.save_txt(self.save_dir / "labels" / f"{stem}.txt", save_conf=self.config.save_conf)
-            self.labels_written += 1
-        if self.config.save_crop:
-            results.save_crop(self.save_dir / "crops", stem)
-
-    def _video(self, frame: Frame, shape) -> cv2.VideoWriter:
-        """The open writer for this frame's video (opened at its first frame, mp4v at the source frame rate)."""
-        if frame.path not in self.videos:
-            for writer in self.videos.values():  # sources are sequential: an earlier video is finished
-                writer.release()
-            self.videos.clear()
-            path = self.save_dir / f"{Path(frame.path).stem}.mp4"
-            size = (shape[1], shape[0])  # (width, height)
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, size)
-            if not writer.isOpened():
-                raise OSError(f"cannot write video '{path}': OpenCV has no mp4v encoder here; use save=False.")
-            self.videos[frame.path] = writer
-        return self.videos[frame.path]
-
-    def close(self) -> None:
-        for writer in self.videos.values():
-            writer.release()
-        self.videos.clear()
-
-    def summary(self) -> str:
-        if not self.config.save_txt:
-            return f"Results saved to {self.save_dir}"
-        files = f"{self.labels_written} label file{'' if self.labels_written == 1 else 's'}"
-        return f"Results saved to {self.save_dir}, {files} in {self.save_dir / 'labels'}"
-
-
-def _describe(frame: Frame) -> str:
-    """``image 1/2`` or ``video 1/1 (frame 3/10)`` as the log line prefix."""
-    if frame.kind == "video":
-        return f"video {frame.item + 1}/{frame.items} (frame {frame.frame}/{frame.frames})"
-    return f"image {frame.item + 1}/{frame.items}"
-
-
-def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    batch: list[Frame] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
