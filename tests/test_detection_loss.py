@@ -1,9 +1,15 @@
-"""YOLOv8 detection loss: DFL by hand, an exactly-encoded scene, invariants and parity with the incumbent."""
+"""YOLOv8 detection loss: DFL by hand, an exactly-encoded scene, invariants and parity with the incumbent.
 
+Parity fixtures (tests/fixtures/README.md): ``det_loss_batch2.json`` (targets and recorded losses),
+``loss_batch_image{0,1}.png`` (the batch), ``ul_yolov8n_rand.pt`` (the weights), ``loss_random_batch16_incumbent.json``.
+"""
+
+import hashlib
 import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -11,8 +17,8 @@ import torch.nn.functional as F
 
 from yolo8.losses.detection import DetectionLoss, distribution_focal_loss, targets_to_padded
 
-SHARED_FIXTURES = Path("/work/shared/fixtures")
-LOCAL_FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"
+LOSS_BATCH_SHA256 = "fe18c5e62eb8b77266314b0da378c16324b2e834704b4839e0cccb262e8732ab"  # uint8 (2, 3, 320, 320)
 
 
 def test_dfl_of_known_target():
@@ -164,7 +170,8 @@ def test_rejects_wrong_channel_count():
 
 
 def fixture_targets():
-    record = json.loads((SHARED_FIXTURES / "det_loss_batch2.json").read_text())
+    """Targets (M, 6) = (batch_idx, cls, cx, cy, w, h normalised) and the incumbent's recorded losses."""
+    record = json.loads((FIXTURES / "det_loss_batch2.json").read_text())
     targets = record["targets"]
     flat = torch.cat(
         (
@@ -175,6 +182,15 @@ def fixture_targets():
         1,
     )
     return flat, record["loss"]
+
+
+def fixture_images():
+    """The recorded batch, (2, 3, 320, 320) uint8 RGB, from its two lossless PNGs (stored BGR by OpenCV)."""
+    images = np.stack([cv2.imread(str(FIXTURES / f"loss_batch_image{index}.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+                       for index in range(2)])  # (2, H, W, 3) BGR -> RGB
+    images = np.ascontiguousarray(images.transpose(0, 3, 1, 2))  # (2, H, W, 3) -> (2, 3, H, W)
+    assert hashlib.sha256(images.tobytes()).hexdigest() == LOSS_BATCH_SHA256  # the recorded array, bit for bit
+    return images
 
 
 def assert_matches_record(raw, recorded):
@@ -188,36 +204,20 @@ def assert_matches_record(raw, recorded):
     assert int(assign(loss, raw, targets).foreground_mask.sum()) == recorded["num_foreground_anchors"]
 
 
-def test_parity_on_recorded_raw_outputs():
-    """Raw train-mode head outputs of the incumbent on the fixture batch -> its recorded loss."""
-    stored = np.load(LOCAL_FIXTURES / "loss_raw_batch2_train.npz")
-    flat = torch.cat((torch.from_numpy(stored["boxes"]), torch.from_numpy(stored["scores"])), 1)  # (2, 144, 2100)
-    raw, start = [], 0
-    for side in (40, 20, 10):
-        raw.append(flat[:, :, start : start + side * side].reshape(2, 144, side, side))  # (2, 144, A_i) -> (2, 144, H, W)
-        start += side * side
-    _, recorded = fixture_targets()
-    with torch.no_grad():
-        assert_matches_record(raw, recorded["train"])
-
-
 def test_parity_with_fixture_model():
-    """Fixture yolov8n weights, train mode (BN batch stats) and eval mode -> the recorded loss values."""
+    """The incumbent's yolov8n weights (ul_yolov8n_rand.pt) on the recorded batch, eval mode (BN running
+    stats) and train mode (BN batch stats) -> the recorded loss items, total and 32 foreground anchors."""
+    from yolo8.engine.ultralytics_checkpoint import read_ultralytics_checkpoint
     from yolo8.nn.model import build_model
 
-    torch.manual_seed(0)
     model = build_model("yolov8n.yaml")
-    weights = np.load(SHARED_FIXTURES / "yolov8n_rand_state_dict_fp16.npz")
-    state = {key: torch.from_numpy(weights[key]) for key in weights.files}
-    model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in state.items()})
-    images = torch.from_numpy(np.load(SHARED_FIXTURES / "loss_batch_img_uint8_2x3x320x320.npy")).float() / 255
+    model.load_state_dict(read_ultralytics_checkpoint(FIXTURES / "ul_yolov8n_rand.pt").state_dict)
+    images = torch.from_numpy(fixture_images()).float() / 255
     _, recorded = fixture_targets()
     with torch.no_grad():
-        model.train()
-        train_raw = model(images)
-        model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in state.items()})
-        model.eval()
-        _, eval_raw = model(images)
+        # eval first: the train-mode pass updates the BN running stats the eval pass must not see
+        _, eval_raw = model.eval()(images)
+        train_raw = model.train()(images)
     assert_matches_record(train_raw, recorded["train"])
     assert_matches_record(eval_raw, recorded["eval"])
 
@@ -256,7 +256,7 @@ def random_batch():
 def test_parity_on_crowded_random_batch():
     """685 foreground anchors, several contested by overlapping gts: the incumbent's recorded loss,
     to 1e-5 (resolving contested anchors among claimants only would be off by ~4e-4)."""
-    record = json.loads((LOCAL_FIXTURES / "loss_random_batch16_incumbent.json").read_text())
+    record = json.loads((FIXTURES / "loss_random_batch16_incumbent.json").read_text())
     raw, targets = random_batch()
     assert targets.sum().item() == pytest.approx(record["targets_checksum"], rel=1e-6)
     assert sum(level.sum() for level in raw).item() == pytest.approx(record["raw_checksum"], rel=1e-4)

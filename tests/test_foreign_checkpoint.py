@@ -1,7 +1,8 @@
 """Reading Ultralytics .pt checkpoints without running code from them (yolo8.engine.ultralytics_checkpoint).
 
-Fixtures (tests/fixtures/ul_*, see ul_README.md) are the incumbent's own fp16 checkpoints of random
-yolov8n det/seg/cls models, with their reference state_dict layouts and eval outputs.
+Fixtures (tests/fixtures/README.md): ``ul_yolov8n*_rand.pt``, the incumbent's own fp16 checkpoints of random
+yolov8n det/seg/cls models, with their reference state_dict layouts (``*_state_dict_keys.json``) and the
+sha256 of every detection weight (``yolov8n_rand_state_dict_fp16_sha256.json``).
 """
 
 from __future__ import annotations
@@ -39,14 +40,20 @@ def fixture_pt(stem: str) -> Path:
     return FIXTURES / f"ul_{stem}.pt"
 
 
+@pytest.fixture(scope="module")
+def incumbent_checkpoints():
+    """Each fixture checkpoint read once per module: stem -> ForeignCheckpoint (tests only read it)."""
+    return {stem: read_ultralytics_checkpoint(fixture_pt(stem)) for stem in MODELS}
+
+
 # ------------------------------------------------------------------------------------------ real files
 
 
 @pytest.mark.parametrize("stem", list(MODELS))
-def test_extracts_incumbent_checkpoint(stem):
+def test_extracts_incumbent_checkpoint(stem, incumbent_checkpoints):
     task, num_classes, stride, eps = MODELS[stem]
-    checkpoint = read_ultralytics_checkpoint(fixture_pt(stem))
-    reference = json.loads((FIXTURES / f"ul_{stem}_state_dict_keys.json").read_text())
+    checkpoint = incumbent_checkpoints[stem]
+    reference = json.loads((FIXTURES / f"{stem}_state_dict_keys.json").read_text())
     ours = [{"key": k, "shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")}
             for k, v in checkpoint.state_dict.items()]
     assert ours == reference  # same keys, same order, same shapes, float32 / int64
@@ -63,9 +70,10 @@ def test_extracts_incumbent_checkpoint(stem):
     assert is_ultralytics_checkpoint(fixture_pt(stem))
 
 
-def test_detection_values_equal_reference_state_dict_exactly():
-    checkpoint = read_ultralytics_checkpoint(fixture_pt("yolov8n_rand"))
-    reference = json.loads((FIXTURES / "ul_yolov8n_rand_state_dict_fp16_sha256.json").read_text())
+def test_detection_values_equal_reference_state_dict_exactly(incumbent_checkpoints):
+    """The extraction is exact: tests/test_nn_parity.py and tests/test_detection_loss.py take their weights from it."""
+    checkpoint = incumbent_checkpoints["yolov8n_rand"]
+    reference = json.loads((FIXTURES / "yolov8n_rand_state_dict_fp16_sha256.json").read_text())
     assert list(reference) == list(checkpoint.state_dict)
     for key, tensor in checkpoint.state_dict.items():
         # the file's fp16 values widened to float32 narrow back to fp16 bit for bit

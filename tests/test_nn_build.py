@@ -26,9 +26,17 @@ PUBLISHED_PARAMETERS = {
 }
 
 
+@pytest.fixture(scope="module")
+def shipped_n_models():
+    """yolov8n / -seg / -cls built once for the tests that only read them (counts, FLOPs, layout, BN)."""
+    return {name: build_model(f"{name}.yaml") for name in ("yolov8n", "yolov8n-seg", "yolov8n-cls")}
+
+
 @pytest.mark.parametrize("name", PUBLISHED_PARAMETERS)
-def test_parameter_count_matches_published(name):
-    assert count_parameters(build_model(name)) == PUBLISHED_PARAMETERS[name]
+def test_parameter_count_matches_published(name, shipped_n_models):
+    stem = name.removesuffix(".yaml")
+    model = shipped_n_models[stem] if stem in shipped_n_models else build_model(name)  # s/m/l/x: build only, no forward
+    assert count_parameters(model) == PUBLISHED_PARAMETERS[name]
 
 
 @pytest.mark.parametrize("name, task, num_classes, strides", [
@@ -47,31 +55,31 @@ def test_task_strides_and_default_names(name, task, num_classes, strides):
     assert model.training
 
 
-def test_gflops_of_yolov8n_within_two_percent_of_published():
-    model = build_model("yolov8n.yaml")
+def test_gflops_of_yolov8n_within_two_percent_of_published(shipped_n_models):
+    model = shipped_n_models["yolov8n"]
     layers, parameters, gflops = model.info(imgsz=640, verbose=False)
     assert parameters == 3_157_200
     assert abs(gflops - 8.7) / 8.7 < 0.02
     assert gflops == pytest.approx(8.7439872, rel=1e-9)  # exact conv multiply-adds x 2
 
 
-def test_scaled_flop_count_equals_direct_count():
-    model = build_model("yolov8n.yaml")
+def test_scaled_flop_count_equals_direct_count(shipped_n_models):
+    model = shipped_n_models["yolov8n"]
     direct = count_flops(model, (128, 192))
     scaled = count_flops(model, (128, 192), scale_from=64)
     assert scaled == pytest.approx(direct, rel=1e-12)
 
 
-def test_classify_flops_count_linear_once():
-    model = build_model("yolov8n-cls.yaml")
+def test_classify_flops_count_linear_once(shipped_n_models):
+    model = shipped_n_models["yolov8n-cls"]
     linear_gflops = 2 * 1280 * 1000 / 1e9
     small, large = count_flops(model, 64), count_flops(model, 128)
     # conv part grows 4x with 2x side, the linear part stays
     assert large - linear_gflops == pytest.approx(4 * (small - linear_gflops), rel=1e-9)
 
 
-def test_info_prints_layer_table_and_summary(capsys):
-    layers, parameters, gflops = build_model("yolov8n.yaml").info(imgsz=640)
+def test_info_prints_layer_table_and_summary(capsys, shipped_n_models):
+    layers, parameters, gflops = shipped_n_models["yolov8n"].info(imgsz=640)
     printed = capsys.readouterr().out
     assert "3,157,200 parameters" in printed and "8.7 GFLOPs" in printed and f"{layers} layers" in printed
     assert "Detect" in printed and "C2f" in printed and "[15, 18, 21]" in printed
@@ -79,16 +87,16 @@ def test_info_prints_layer_table_and_summary(capsys):
 
 
 @pytest.mark.parametrize("name", ["yolov8n", "yolov8n-seg", "yolov8n-cls"])
-def test_state_dict_layout_matches_yolov8_checkpoints(name):
+def test_state_dict_layout_matches_yolov8_checkpoints(name, shipped_n_models):
     expected = json.loads((FIXTURES / f"{name}_rand_state_dict_keys.json").read_text())
     ours = [{"key": key, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")}
-            for key, t in build_model(f"{name}.yaml").state_dict().items()]
+            for key, t in shipped_n_models[name].state_dict().items()]
     assert ours == expected
 
 
-def test_batchnorm_settings_per_task():
-    detect_bn = build_model("yolov8n.yaml").model[0].bn
-    classify_bn = build_model("yolov8n-cls.yaml").model[0].bn
+def test_batchnorm_settings_per_task(shipped_n_models):
+    detect_bn = shipped_n_models["yolov8n"].model[0].bn
+    classify_bn = shipped_n_models["yolov8n-cls"].model[0].bn
     assert (detect_bn.eps, detect_bn.momentum) == (1e-3, 0.03)
     assert (classify_bn.eps, classify_bn.momentum) == (1e-5, 0.1)
 
@@ -150,8 +158,8 @@ def test_old_style_multiples_and_none_args_load(tmp_path):
     assert "None" in text  # the shipped file spells Upsample args the YOLOv8 way
 
 
-def test_dict_config_round_trips_through_model_yaml():
-    model = build_model("yolov8n-seg.yaml")
+def test_dict_config_round_trips_through_model_yaml(shipped_n_models):
+    model = shipped_n_models["yolov8n-seg"]
     again = build_model(model.yaml)
     assert again.yaml["scale"] == "n"
     assert count_parameters(again) == PUBLISHED_PARAMETERS["yolov8n-seg.yaml"]

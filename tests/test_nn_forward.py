@@ -135,8 +135,8 @@ def test_batch_invariance_in_eval():
     assert torch.allclose(together[1:2], alone, rtol=1e-4, atol=1e-4)
 
 
-def test_decode_follows_input_size_changes_without_state():
-    model = build_model("yolov8n.yaml", num_classes=1).eval()
+def test_decode_follows_input_size_changes_without_state(models):
+    model = models["yolov8n"].eval()
     with torch.no_grad():
         small, _ = model(torch.rand(1, 3, 64, 64))
         large, _ = model(torch.rand(1, 3, 128, 64))

@@ -1,7 +1,11 @@
-"""Models built from the incumbent's checkpoints reproduce its recorded eval outputs (tests/fixtures/ul_*)."""
+"""Models built from the incumbent's checkpoints reproduce its recorded eval outputs.
+
+Fixtures (tests/fixtures/README.md): ``ul_yolov8n*_rand.pt`` and ``reference_outputs.npz``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -20,10 +24,25 @@ CASES = {  # stem -> (input prefix, input side, reference arrays)
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def recording_thread_count():
+    """The reference outputs were recorded with 2 torch threads (fp32 summation order; see the fixtures README)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def reference():
-    with np.load(FIXTURES / "ul_reference_outputs.npz") as arrays:
+    with np.load(FIXTURES / "reference_outputs.npz") as arrays:
         return {name: arrays[name] for name in arrays.files}
+
+
+@pytest.fixture(scope="module")
+def classify_checkpoint():
+    """Read once; tests that change fields work on a ``dataclasses.replace`` copy."""
+    return read_ultralytics_checkpoint(FIXTURES / "ul_yolov8n-cls_rand.pt")
 
 
 def generated_input(prefix: str, side: int, reference: dict) -> torch.Tensor:
@@ -49,20 +68,19 @@ def test_outputs_match_incumbent(stem, reference):
         assert np.allclose(array.numpy(), theirs, rtol=1e-4, atol=1e-4), (name, np.abs(array.numpy() - theirs).max())
 
 
-def test_batchnorm_eps_from_checkpoint_is_applied():
-    checkpoint = read_ultralytics_checkpoint(FIXTURES / "ul_yolov8n-cls_rand.pt")
-    checkpoint.batchnorm_eps = {path: 0.25 for path in checkpoint.batchnorm_eps}
+def test_batchnorm_eps_from_checkpoint_is_applied(classify_checkpoint):
+    checkpoint = dataclasses.replace(classify_checkpoint,
+                                     batchnorm_eps={path: 0.25 for path in classify_checkpoint.batchnorm_eps})
     model = model_from_foreign_checkpoint(checkpoint)
     assert {m.eps for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.25}
 
 
-def test_bare_state_dict_needs_and_accepts_an_architecture(tmp_path, reference):
-    checkpoint = read_ultralytics_checkpoint(FIXTURES / "ul_yolov8n-cls_rand.pt")
+def test_bare_state_dict_needs_and_accepts_an_architecture(tmp_path, reference, classify_checkpoint):
     path = tmp_path / "weights.pt"
-    torch.save(checkpoint.state_dict, path)
+    torch.save(classify_checkpoint.state_dict, path)
     with pytest.raises(ValueError, match="pass model_yaml="):
         load_ultralytics_model(path)
-    model = load_ultralytics_model(path, model_yaml=checkpoint.model_yaml)
+    model = load_ultralytics_model(path, model_yaml=classify_checkpoint.model_yaml)
     with torch.no_grad():
         probabilities, _ = model(generated_input("cls", 224, reference))
     assert np.allclose(probabilities.numpy(), reference["cls_probs"], rtol=1e-4, atol=1e-4)
