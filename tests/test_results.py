@@ -1,4 +1,4 @@
-"""Results / Boxes views, saving round trips, JSON, and the box drawing they use."""
+"""Results / Boxes / Masks / Probs views, saving round trips, JSON, and the drawing they use."""
 
 import json
 
@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from yolo8.plotting import PALETTE_BGR, class_colour, default_line_width, draw_detections, text_colour_for
-from yolo8.results import Boxes, Results
+from yolo8.plotting import (
+    PALETTE_BGR,
+    class_colour,
+    default_line_width,
+    draw_detections,
+    draw_masks,
+    draw_text_lines,
+    text_colour_for,
+)
+from yolo8.results import Boxes, Masks, Probs, Results
 
 NAMES = {0: "circle", 1: "star", 2: "cross"}
 # image is 100 high, 200 wide
@@ -136,3 +144,101 @@ def test_palette_and_helpers():
     assert len(PALETTE_BGR) == 20 and class_colour(0) == (180, 119, 31) and class_colour(20) == class_colour(0)
     assert text_colour_for((255, 255, 255)) == (0, 0, 0) and text_colour_for((0, 0, 0)) == (255, 255, 255)
     assert default_line_width((640, 640, 3)) == 2 and default_line_width((1080, 1920, 3)) == 4
+
+
+def make_segment_results():
+    """Two detections on the 100 x 200 image with rectangular masks (the second smaller than its box)."""
+    masks = torch.zeros(2, 100, 200, dtype=torch.bool)
+    masks[0, 20:60, 10:50] = True
+    masks[1, 30:50, 120:160] = True
+    image = np.full((100, 200, 3), 40, np.uint8)
+    return Results(image, "scene.png", NAMES, boxes=DATA[:2], masks=masks, speed={"inference": 1.0})
+
+
+def test_masks_views_indexing_and_conversions():
+    results = make_segment_results()
+    assert len(results) == 2 and len(results.masks) == 2 and results.masks.shape == (2, 100, 200)
+    assert sorted(map(tuple, results.masks.xy[1].tolist())) == [(120, 30), (120, 49), (159, 30), (159, 49)]
+    np.testing.assert_allclose(results.masks.xyn[1], results.masks.xy[1] / np.array([200, 100]))
+    second = results[1]
+    assert second.boxes.cls.tolist() == [2.0] and torch.equal(second.masks.data[0], results.masks.data[1])
+    kept = results[results.boxes.conf > 0.6]
+    assert len(kept) == 1 and kept.masks.shape == (1, 100, 200)
+    as_numpy = results.numpy()
+    assert isinstance(as_numpy.masks.data, np.ndarray) and as_numpy.masks.data.dtype == bool
+    assert isinstance(as_numpy.cpu().masks.data, np.ndarray)
+    assert isinstance(as_numpy.to("cpu").masks.data, torch.Tensor)
+    assert isinstance(results.cpu().masks.data, torch.Tensor)
+    with pytest.raises(ValueError, match="one mask per box"):
+        Results(results.orig_img, "x.png", NAMES, boxes=DATA, masks=results.masks.data)
+    with pytest.raises(ValueError, match="original image"):
+        Masks(torch.zeros(1, 50, 100, dtype=torch.bool), (100, 200))
+
+
+def test_segment_save_txt_summary_and_plot(tmp_path):
+    results = make_segment_results()
+    written = results.save_txt(tmp_path / "seg.txt", save_conf=True)
+    rows = [line.split() for line in (tmp_path / "seg.txt").read_text().splitlines()]
+    assert [row[0] for row in rows] == ["0", "2"] and [len(row) for row in rows] == [10, 10]
+    polygon = np.array(rows[1][1:9], dtype=float).reshape(4, 2) * [200, 100]
+    assert sorted(map(tuple, polygon.round(3).tolist())) == [(120, 30), (120, 49), (159, 30), (159, 49)]
+    assert float(rows[1][9]) == pytest.approx(0.5)
+    assert written == str(tmp_path / "seg.txt")
+    record = results.summary()[1]
+    assert record["box"] == {"x1": 100.0, "y1": 10.0, "x2": 180.0, "y2": 90.0}
+    assert sorted(zip(record["segments"]["x"], record["segments"]["y"])) == [(120, 30), (120, 49), (159, 30), (159, 49)]
+    normalised = json.loads(results.to_json(normalize=True))[1]["segments"]
+    assert sorted(normalised["x"]) == [0.6, 0.6, 0.795, 0.795] and sorted(normalised["y"]) == [0.3, 0.3, 0.49, 0.49]
+    canvas = results.plot(boxes=False)
+    colour = np.array(class_colour(2), float)
+    # inside the second mask: half the grey, half the class colour; outside any mask: untouched
+    np.testing.assert_array_equal(canvas[40, 140], np.round(40 * 0.5 + colour * 0.5).astype(np.uint8))
+    np.testing.assert_array_equal(canvas[80, 140], [40, 40, 40])
+    np.testing.assert_array_equal(results.plot(boxes=False, masks=False), results.orig_img)
+
+
+def test_draw_masks_puts_the_most_confident_on_top():
+    image = np.zeros((4, 4, 3), np.uint8)
+    masks = np.ones((2, 4, 4), bool)
+    canvas = draw_masks(image, masks, np.array([0, 1]), np.array([0.9, 0.1]), alpha=1.0)
+    assert tuple(canvas[0, 0]) == class_colour(0)
+    with pytest.raises(ValueError, match="do not match the image"):
+        draw_masks(image, np.ones((1, 3, 4), bool), np.array([0]))
+
+
+def make_classify_results():
+    probs = torch.tensor([0.05, 0.5, 0.1, 0.2, 0.03, 0.12])
+    names = {i: f"c{i}" for i in range(6)}
+    image = np.full((64, 96, 3), 40, np.uint8)
+    return Results(image, "photo.jpg", names, probs=probs)
+
+
+def test_probs_and_classification_results(tmp_path):
+    results = make_classify_results()
+    probs = results.probs
+    assert probs.top1 == 1 and probs.top5 == [1, 3, 5, 2, 0]
+    assert probs.top1conf.item() == pytest.approx(0.5)
+    torch.testing.assert_close(probs.top5conf, torch.tensor([0.5, 0.2, 0.12, 0.1, 0.05]))
+    assert len(results) == 6 and results.boxes is None and results.masks is None  # len is the class count
+    assert results.counts_text() == "c1 0.50, c3 0.20, c5 0.12, c2 0.10, c0 0.05"
+    assert results.summary()[0] == {"name": "c1", "class": 1, "confidence": 0.5}
+    assert [r["class"] for r in json.loads(results.to_json())] == [1, 3, 5, 2, 0]
+    results.save_txt(tmp_path / "cls.txt")
+    assert (tmp_path / "cls.txt").read_text() == "0.50 c1\n0.20 c3\n0.12 c5\n0.10 c2\n0.05 c0\n"
+    assert results.save_crop(tmp_path / "crops", "photo.jpg") == []
+    canvas = results.plot()
+    assert canvas.shape == (64, 96, 3) and (canvas == 255).any()  # white text tags at the top-left
+    np.testing.assert_array_equal(results.plot(probs=False), results.orig_img)
+    as_numpy = results.numpy()
+    assert isinstance(as_numpy.probs.data, np.ndarray) and as_numpy.probs.top5 == probs.top5
+    assert isinstance(as_numpy.to(torch.float64).probs.data, torch.Tensor)
+    assert results[0].probs is not None and "top1=1" in repr(results)
+    assert Probs(np.array([0.3, 0.7])).top5 == [1, 0]
+    with pytest.raises(ValueError, match=r"\(nc,\)"):
+        Probs(torch.zeros(2, 3))
+
+
+def test_draw_text_lines_stacks_tags():
+    canvas = draw_text_lines(np.zeros((60, 80, 3), np.uint8), ["a 0.50", "b 0.20"], line_width=2)
+    white_rows = np.nonzero((canvas == 255).all(axis=2).any(axis=1))[0]
+    assert white_rows.min() == 4 and white_rows.max() > 20  # two tags, one under the other

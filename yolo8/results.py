@@ -14,7 +14,6 @@ from typing import Mapping
 
 import cv2
 import numpy as np
-import torch
 
 from yolo8.plotting import draw_detections, draw_masks, draw_text_lines
 from yolo8.result_parts import Boxes, Masks, Probs
@@ -72,7 +71,8 @@ class Results:
 
     def __repr__(self) -> str:
         if self.probs is not None:
-            return f"Results(path={self.path!r}, orig_shape={self.orig_shape}, top1={self.probs.top1}, speed={self.speed})"
+            return (f"Results(path={self.path!r}, orig_shape={self.orig_shape}, top1={self.probs.top1}, "
+                    f"speed={self.speed})")
         masks = "" if self.masks is None else ", masks=True"
         return (f"Results(path={self.path!r}, orig_shape={self.orig_shape}, detections={self._detections()}{masks}, "
                 f"speed={self.speed})")
@@ -126,7 +126,9 @@ class Results:
         """
         canvas = self.orig_img
         if masks and self.masks is not None and len(self.masks):
-            canvas = draw_masks(canvas, _as_numpy(self.masks.data), _as_numpy(self.boxes.cls), _as_numpy(self.boxes.conf))
+            canvas = draw_masks(
+                canvas, _as_numpy(self.masks.data), _as_numpy(self.boxes.cls), _as_numpy(self.boxes.conf)
+            )
         if self.boxes is not None:
             canvas = draw_detections(
                 canvas, _as_numpy(self.boxes.xyxy), _as_numpy(self.boxes.cls), _as_numpy(self.boxes.conf),
