@@ -30,6 +30,13 @@ class Callbacks:
             raise ValueError(f"'{event}' is not a callback event; valid events: {', '.join(EVENTS)}.")
         self._handlers[event].append(handler)
 
+    def copy(self) -> "Callbacks":
+        """An independent registry with the same handlers (a run can add its own without touching the user's)."""
+        duplicate = Callbacks()
+        for event, handlers in self._handlers.items():
+            duplicate._handlers[event] = list(handlers)
+        return duplicate
+
     def run(self, event: str, subject: Any) -> None:
         for handler in self._handlers.get(event, ()):
             handler(subject)

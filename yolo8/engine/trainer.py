@@ -39,7 +39,7 @@ class Trainer:
         self.config = config
         self.model = model
         self.model_source = model_source or config.model or "yolov8n.yaml"
-        self.callbacks = callbacks or Callbacks()
+        self.callbacks = (callbacks or Callbacks()).copy()
         self.resume_checkpoint = None
         if config.resume:
             path = find_resume_checkpoint(config.resume, Path(config.project or "runs/detect"))
@@ -86,6 +86,9 @@ class Trainer:
                                   box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
         self.validator = None
         if self.dist.is_main:
+            from yolo8.engine.tensorboard import attach_tensorboard
+
+            attach_tensorboard(self.callbacks)
             self.weights_dir.mkdir(parents=True, exist_ok=True)
             val_loader = evaluation_loader(self.data, config, "val", self.image_size, self.batch_size * 2, stride,
                                            config.workers)
