@@ -103,20 +103,29 @@ class YOLO:
         self.metrics = self.trainer.final_metrics
         return self.metrics
 
+    @property
+    def checkpoint_defaults(self) -> dict[str, Any]:
+        """Settings a checkpoint's training run fixes for later val/predict, as YOLOv8 keeps them:
+        the image size, the dataset and single-class mode. The user's own settings override them."""
+        kept = ("imgsz", "data", "single_cls")
+        return {key: self.train_args[key] for key in kept if (self.train_args or {}).get(key) is not None}
+
     def val(self, **overrides: Any):
         """Validate on ``data`` (default: the dataset this model was trained on); returns the metrics."""
         from yolo8.engine.validator import validate_model
 
-        data = overrides.pop("data", None) or (self.train_args or {}).get("data")
-        config = Config(overrides, mode="val", task=self.task, data=data)
+        config = Config(overrides, mode="val", task=self.task).with_defaults(self.checkpoint_defaults)
         self.metrics = validate_model(self.model, config, callbacks=self.callbacks)
         return self.metrics
 
     def predict(self, source: Any = None, stream: bool = False, **overrides: Any):
-        """Detect objects in ``source``; a list of Results, or a generator of them when ``stream=True``."""
+        """Run the model on ``source`` (boxes, masks or class probabilities by task); a list of Results, or a
+        generator of them when ``stream=True``."""
         from yolo8.engine.predictor import Predictor
 
-        config = Config(overrides, mode="predict", task=self.task, stream=stream).with_defaults(PYTHON_PREDICT_DEFAULTS)
+        defaults = {**PYTHON_PREDICT_DEFAULTS, **self.checkpoint_defaults}
+        defaults.pop("data", None)
+        config = Config(overrides, mode="predict", task=self.task, stream=stream).with_defaults(defaults)
         return Predictor(self.model, config)(source)
 
     __call__ = predict
