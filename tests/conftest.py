@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny, easy detection dataset and a tiny YOLOv8 model that trains in seconds on a CPU."""
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -53,3 +54,13 @@ def tiny_model_yaml() -> dict:
     config["scale"] = "t"
     config["nc"] = 2
     return config
+
+
+@pytest.fixture(autouse=True)
+def restore_yolo8_logger():
+    """The API attaches a console handler to the "yolo8" logger; give every test the logger as it found it."""
+    logger = logging.getLogger("yolo8")
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate, logger.level = propagate, level
