@@ -188,6 +188,14 @@ def format_table(summary: DetectionSummary, per_class: bool) -> str:
 
 def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> ValidationResult:
     """`yolo8 val`: score ``model`` on the ``split`` of ``data``, plots into runs/<task>/valN."""
+    if model.task == "segment":
+        from yolo8.engine.segment_validator import validate_segmentation_model
+
+        return validate_segmentation_model(model, config, callbacks)
+    if model.task == "classify":
+        from yolo8.engine.classify_validator import validate_classification_model
+
+        return validate_classification_model(model, config, callbacks)
     from yolo8.data.build import evaluation_loader, resolve_data
     from yolo8.data.coco import coco_category_ids
     from yolo8.engine.device import select_device, use_all_cores
