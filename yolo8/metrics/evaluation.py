@@ -4,7 +4,9 @@ Semantics follow the published COCO detection evaluation: top ``max_dets`` detec
 (image, category) by score, greedy score-ordered matching (:func:`yolo8.metrics.matching.coco_match`),
 crowd and out-of-range ground truths ignored, unmatched out-of-range detections ignored, 101-point
 interpolated precision per (IoU threshold, category, area range), -1 where a category has no
-non-ignored ground truth. Ground-truth and detection areas are box areas.
+non-ignored ground truth. Ground-truth and detection areas are box areas, and overlaps box IoUs,
+unless the caller passes its own areas and a pair-overlap function (the COCO segm evaluation passes
+mask pixel areas and mask IoUs: everything else is the same evaluation).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ def box_areas(boxes):
 
 
 def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_boxes, gt_classes, gt_crowd,
-                  num_classes: int, max_dets: int = 100):
-    """COCO bbox evaluation of flat arrays.
+                  num_classes: int, max_dets: int = 100, det_areas=None, gt_areas=None, pair_overlap=None):
+    """COCO evaluation of flat arrays (bbox by default; any IoU type through ``pair_overlap``).
 
     Args:
         det_images (ndarray[N] int64): image rank of each detection; images are visited in this order
@@ -56,12 +58,21 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
             (ndarray[N] int64 in [0, num_classes)). Within one image, input order breaks score ties.
         gt_images, gt_boxes, gt_classes (ndarray[M], [M, 4] xyxy pixels, [M]), gt_crowd (ndarray[M] bool).
         num_classes: K. max_dets: detections kept per (image, class).
+        det_areas (ndarray[N]), gt_areas (ndarray[M]): the areas the area ranges test (None: box areas).
+        pair_overlap: None for box IoU, or a function (det_index ndarray[P], gt_index ndarray[P]) ->
+            overlaps ndarray[P] in [0, 1] of those (detection, ground truth) pairs, indices into the
+            input arrays; it is only asked about pairs of the same image and class. With it (and both
+            areas given) ``det_boxes`` / ``gt_boxes`` are not read and may be None.
 
     Returns:
         :class:`CocoTables`.
     """
-    det_boxes, gt_boxes = np.asarray(det_boxes, np.float64), np.asarray(gt_boxes, np.float64)
     det_scores = np.asarray(det_scores, np.float64)
+    if det_areas is None:
+        det_areas = box_areas(np.asarray(det_boxes, np.float64).reshape(-1, 4))
+    if gt_areas is None:
+        gt_areas = box_areas(np.asarray(gt_boxes, np.float64).reshape(-1, 4))
+    det_areas, gt_area = np.asarray(det_areas, np.float64), np.asarray(gt_areas, np.float64)
     det_keys = np.asarray(det_images, np.int64) * num_classes + np.asarray(det_classes, np.int64)
     gt_keys = np.asarray(gt_images, np.int64) * num_classes + np.asarray(gt_classes, np.int64)
     gt_crowd = np.asarray(gt_crowd, bool)
@@ -75,18 +86,21 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
     # Matching does not depend on this order (it follows ``rank``), so every later array comes out ranked.
     by_class = np.lexsort((-det_scores[order], det_keys[order] % num_classes))
     order, rank = order[by_class], rank[by_class]
-    det_keys, det_boxes, det_scores = det_keys[order], det_boxes[order], det_scores[order]
+    det_keys, det_scores, det_area = det_keys[order], det_scores[order], det_areas[order]
     det_classes = det_keys % num_classes
 
     area_names = tuple(AREA_RANGES)
     low = np.array([AREA_RANGES[name][0] for name in area_names])[:, None]  # (A, 1)
     high = np.array([AREA_RANGES[name][1] for name in area_names])[:, None]
-    gt_area, det_area = box_areas(gt_boxes), box_areas(det_boxes)
     gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < low) | (gt_area[None, :] > high)  # (A, M)
     det_outside = (det_area[None, :] < low) | (det_area[None, :] > high)  # (A, N)
 
     pair_det, pair_gt, pair_slot = group_pairs(det_keys, gt_keys)
-    overlaps = pair_overlaps(det_boxes[pair_det], gt_boxes[pair_gt], gt_crowd[pair_gt])
+    if pair_overlap is None:
+        det_boxes, gt_boxes = np.asarray(det_boxes, np.float64), np.asarray(gt_boxes, np.float64)
+        overlaps = pair_overlaps(det_boxes[order[pair_det]], gt_boxes[pair_gt], gt_crowd[pair_gt])
+    else:
+        overlaps = np.asarray(pair_overlap(order[pair_det], pair_gt), np.float64).reshape(len(pair_det))
     thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)
     matched, matched_ignored = coco_match(
         det_keys, rank, gt_keys, gt_ignore, gt_crowd, pair_det, pair_gt, pair_slot, overlaps, thresholds
