@@ -13,7 +13,8 @@ from yolo8.config import Config
 from yolo8.data.classification import (
     ClassificationDataError, build_classification_loader, load_classification_split,
 )
-from yolo8.engine.classify_validator import validate_classification_model
+from yolo8.engine.callbacks import Callbacks
+from yolo8.engine.classify_validator import PLOT_MAX_CLASSES, save_confusion_matrix, validate_classification_model
 from yolo8.engine.predict_steps import classification_input
 from yolo8.engine.predictor import image_to_tensor
 from yolo8.metrics.classification import ClassificationMetrics, format_classification_table, ranked_classes
@@ -153,8 +154,12 @@ def test_stub_classifier_gives_exact_accuracy_and_skips_corrupt_images(tmp_path,
     (root / "val" / "b_green" / "broken.jpg").write_bytes(b"not an image")
     config = Config(mode="val", task="classify", data=str(root), imgsz=32, batch=4, workers=0,
                     project=str(tmp_path / "runs"), name="val")
+    seen = []
+    callbacks = Callbacks()
+    callbacks.add("on_val_end", lambda validator: seen.append(validator.result.top1))
     with caplog.at_level(logging.INFO, logger="yolo8"):
-        result = validate_classification_model(ColourClassifier(), config)
+        result = validate_classification_model(ColourClassifier(), config, callbacks)
+    assert seen == [result.top1]
     assert result.summary.num_images == 10
     assert result.top1 == pytest.approx(9 / 10) and result.top5 == 1.0 and result.fitness == pytest.approx(0.95)
     np.testing.assert_array_equal(result.confusion_matrix, [[3, 0, 0], [0, 3, 0], [1, 0, 3]])
@@ -166,6 +171,18 @@ def test_stub_classifier_gives_exact_accuracy_and_skips_corrupt_images(tmp_path,
     for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "val_batch0_labels.jpg",
                  "val_batch0_pred.jpg"):
         assert (result.save_dir / name).is_file(), name
+
+
+def test_many_classes_write_the_confusion_matrix_as_csv(tmp_path):
+    classes = PLOT_MAX_CLASSES + 1
+    metrics = ClassificationMetrics(classes, {i: f"n{i:05d}" for i in range(classes)})
+    metrics.update(torch.eye(classes)[[3, 3, 7]], torch.tensor([3, 5, 7]))
+    (written,) = save_confusion_matrix(metrics.compute(), tmp_path)
+    rows = written.read_text().splitlines()
+    assert written.name == "confusion_matrix.csv" and len(rows) == classes + 1
+    assert rows[0].split(",")[:3] == ["predicted \\ true", "n00000", "n00001"]
+    assert rows[4].split(",")[0] == "n00003" and rows[4].split(",")[1:].count("0") == classes - 2
+    assert rows[4].split(",")[4] == "1" and rows[4].split(",")[6] == "1"  # predicted 3: true 3 and true 5
 
 
 def test_ultralytics_fixture_class_count_mismatch_is_named(tmp_path):

@@ -22,7 +22,7 @@ from torch import nn
 from yolo8.config import Config
 from yolo8.engine.callbacks import Callbacks
 from yolo8.metrics.classification import (
-    ClassificationMetrics, ClassificationResult, ClassificationSummary, format_classification_table,
+    ClassificationMetrics, ClassificationResult, ClassificationSummary, format_classification_table, ranked_classes,
 )
 
 LOGGER = logging.getLogger("yolo8")
@@ -62,6 +62,7 @@ class ClassificationValidator:
         self.save_dir = Path(save_dir) if save_dir is not None else None
         self.callbacks = callbacks or Callbacks()
         self.skipped: list[str] = []
+        self.result: ClassificationResult | None = None  # set before ``on_val_end`` runs
 
     @torch.no_grad()
     def __call__(self, model: nn.Module, verbose: bool = False) -> ClassificationResult:
@@ -96,7 +97,7 @@ class ClassificationValidator:
         summary = metrics.compute()
         speed = dict(zip(("preprocess", "inference", "postprocess"),
                          (seconds * 1000 / max(images_seen, 1)).tolist()))
-        result = ClassificationResult(summary, speed, self.save_dir)
+        result = self.result = ClassificationResult(summary, speed, self.save_dir)
         LOGGER.info(format_classification_table(summary, verbose and len(self.names) <= PLOT_MAX_CLASSES))
         if self.save_dir is not None and self.config.plots:
             save_confusion_matrix(summary, self.save_dir)
@@ -117,7 +118,9 @@ class ClassificationValidator:
         tiles = np.arange(count)
         plot_image_batch(batch.images, frames, batch.labels.numpy(), tiles,
                          self.save_dir / f"val_batch{batch_index}_labels.jpg", names=self.names)
-        confidence, predicted = probabilities.float().max(dim=1)
+        predicted = ranked_classes(probabilities, k=1)  # (B, 1), ties broken as the metrics break them
+        confidence = probabilities.float().gather(1, predicted)[:, 0]  # (B, 1) -> (B,)
+        predicted = predicted[:, 0]
         plot_image_batch(batch.images, frames, predicted.cpu().numpy(), tiles,
                          self.save_dir / f"val_batch{batch_index}_pred.jpg", confidences=confidence.cpu().numpy(),
                          names=self.names, conf_threshold=0.0)
@@ -153,8 +156,9 @@ def validate_classification_model(model: nn.Module, config: Config,
     Raises:
         ClassificationDataError: the dataset is missing or malformed, or its class count differs from the model's.
     """
-    from yolo8.data.classification import ClassificationDataError, build_classification_loader, \
-        load_classification_split
+    from yolo8.data.classification import (
+        ClassificationDataError, build_classification_loader, load_classification_split,
+    )
     from yolo8.engine.device import select_device, use_all_cores
     from yolo8.engine.predictor import input_size
     from yolo8.engine.run_dir import default_project, increment_run_dir
