@@ -166,3 +166,148 @@ def test_mask_ap_equals_cocoeval_segm(seed):
     np.testing.assert_allclose(got, expected[:6], atol=1e-4)
     precision = evaluator.eval["precision"][:, :, :, :, 2]  # (T, R, K, A) at maxDets 100
     np.testing.assert_allclose(summary.coco_precision, precision, atol=1e-4)
+
+
+# --- the validator end to end -------------------------------------------------------------------------
+
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)  # RGB
+
+
+def write_polygon_dataset(root: Path, images: int = 6, seed: int = 0, size=(64, 64), names=("rect", "tri")) -> Path:
+    """64 x 64 pictures, each with a red rectangle (class 0, left half) and a right triangle (class 1,
+    right half: legs along the top and left sides of its w x (w + 1) box; box painted green, triangle blue).
+    Labels are polygons with vertices on whole pixels. Returns data.yaml."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    for folder in ("images", "labels"):
+        (root / folder / "val").mkdir(parents=True, exist_ok=True)
+    for index in range(images):
+        image = np.full((height, width, 3), 100, np.uint8)  # RGB here, BGR on disk
+        w, h = (int(v) for v in rng.integers(8, 20, 2))
+        x, y = int(rng.integers(2, width // 2 - w - 1)), int(rng.integers(2, height - h - 2))
+        image[y : y + h, x : x + w] = RED
+        rows = [(0, [(x, y), (x + w, y), (x + w, y + h), (x, y + h)])]
+        w = int(rng.integers(10, 20))
+        h = w + 1  # no pixel centre lies on the hypotenuse (see the stub)
+        x, y = int(rng.integers(width // 2 + 1, width - w - 1)), int(rng.integers(2, height - h - 2))
+        triangle = [(x, y), (x + w, y), (x, y + h)]
+        image[y : y + h, x : x + w] = GREEN
+        image[polygon_to_mask(np.array(triangle, float), height, width)] = BLUE
+        rows.append((1, triangle))
+        cv2.imwrite(str(root / "images" / "val" / f"{index:03d}.png"), image[..., ::-1])
+        text = "".join(f"{cls} " + " ".join(f"{px / width:.8f} {py / height:.8f}" for px, py in points) + "\n"
+                       for cls, points in rows)
+        (root / "labels" / "val" / f"{index:03d}.txt").write_text(text)
+    data_yaml = root / "data.yaml"
+    data_yaml.write_text(f"path: {root}\ntrain: images/val\nval: images/val\nnames: {list(names)}\n")
+    return data_yaml
+
+
+def colour_box(image, colours):
+    """(x1, y1, x2, y2) input pixels around the pixels of any of ``colours`` in a (3, H, W) RGB [0, 1] image."""
+    hit = torch.zeros(image.shape[1:], dtype=torch.bool)
+    for colour in colours:
+        hit |= (image.permute(1, 2, 0) == torch.tensor(colour, dtype=image.dtype) / 255).all(-1)  # (3,H,W)->(H,W,3)
+    rows, columns = torch.nonzero(hit, as_tuple=True)
+    return columns.min().item(), rows.min().item(), columns.max().item() + 1, rows.max().item() + 1
+
+
+class PolygonStub(nn.Module):
+    """A stand-in segmenter (nc=2, nm=3) following the eval convention: (B, 3, H, W) RGB [0, 1] ->
+    ((decoded (B, 4 + 2 + 3, 3), prototypes (B, 3, H/4, W/4)), raw).
+
+    Prototypes: 1 everywhere, the input column j and the input row i (as values at the cell centres,
+    so bilinear upsampling reproduces them exactly), so a detection's mask logit is any affine
+    function a + b j + c i. Anchor 0: the red box, class 0, score 0.9, logit +1 (mask = box).
+    Anchor 1: the green/blue box, class 1, score 0.9, logit -1 (empty mask: a box hit, a mask miss).
+    Anchor 2: the same box, class 1, score 0.8, logit > 0 exactly on the pixel centres inside the
+    triangle: w h - h (j + 0.5 - x1) - w (i + 0.5 - y1) > 0.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.names = {0: "rect", 1: "tri"}
+        self.num_classes = 2
+        self.task = "segment"
+        self.register_buffer("stride", torch.tensor([8.0, 16.0, 32.0]), persistent=False)
+
+    def fuse(self):
+        return self
+
+    def forward(self, images):
+        batch, _, height, width = images.shape
+        decoded = torch.zeros(batch, 9, 3)
+        for index, image in enumerate(images.float()):
+            x1, y1, x2, y2 = colour_box(image, [RED])
+            decoded[index, :, 0] = torch.tensor([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 0.9, 0, 1, 0, 0])
+            x1, y1, x2, y2 = colour_box(image, [GREEN, BLUE])
+            w, h = x2 - x1, y2 - y1
+            box = [(x1 + x2) / 2, (y1 + y2) / 2, w, h]
+            decoded[index, :, 1] = torch.tensor([*box, 0, 0.9, -1, 0, 0])
+            decoded[index, :, 2] = torch.tensor([*box, 0, 0.8, w * h + h * (x1 - 0.5) + w * (y1 - 0.5), -h, -w],
+                                                dtype=torch.float64).float()
+        cells_y, cells_x = torch.meshgrid(torch.arange(height // 4), torch.arange(width // 4), indexing="ij")
+        prototypes = torch.stack([torch.ones(height // 4, width // 4), 4 * cells_x + 1.5, 4 * cells_y + 1.5])
+        return (decoded, prototypes.expand(batch, -1, -1, -1).float()), "raw"
+
+
+def val_config(tmp_path, data, **overrides):
+    return Config({"mode": "val", "task": "segment", "data": str(data), "imgsz": 64, "batch": 4, "workers": 0,
+                   "project": str(tmp_path / "runs"), "plots": False, **overrides})
+
+
+def test_stub_segmenter_scores_exactly(tmp_path, caplog):
+    from yolo8.engine.segment_validator import validate_segmentation_model
+
+    data = write_polygon_dataset(tmp_path / "data")
+    with caplog.at_level("INFO", logger="yolo8"):
+        # iou=1.0: the two class-1 detections share a box and must both survive NMS
+        result = validate_segmentation_model(PolygonStub(), val_config(tmp_path, data, iou=1.0, plots=True))
+    box, seg = result.box, result.seg
+    assert box.num_images == 6 and box.instances_per_class.tolist() == [6, 6]
+    assert (box.map, box.map50, box.map75) == (1.0, 1.0, 1.0)  # the empty-mask decoys are correct boxes
+    np.testing.assert_allclose(seg.ap_per_class, [1.0, 0.5])  # triangles: 6 misses ranked above 6 exact hits
+    np.testing.assert_allclose([seg.map, seg.map50, seg.map75, seg.map_small], 0.75)
+    assert (seg.map_medium, seg.map_large) == (-1.0, -1.0)
+    assert result.fitness == pytest.approx(1.0 + 0.75)
+    assert result.results_dict["metrics/mAP50-95(M)"] == pytest.approx(0.75)
+    header = next(line for line in caplog.messages if "Mask(P" in line).splitlines()[0].split()
+    assert header == ["Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)",
+                      "Mask(P", "R", "mAP50", "mAP50-95)"]
+    saved = {path.name for path in result.save_dir.iterdir()}
+    assert {f"{kind}{curve}_curve.png" for kind in ("Box", "Mask") for curve in ("PR", "F1", "P", "R")} <= saved
+    assert {"confusion_matrix.png", "confusion_matrix_normalized.png"} <= saved
+
+
+def test_box_only_labels_are_refused(tmp_path):
+    from tests.conftest import write_shapes_dataset
+    from yolo8.engine.segment_validator import validate_segmentation_model
+
+    data = write_shapes_dataset(tmp_path / "boxes", images=2)
+    with pytest.raises(ValueError, match="box-only labels"):
+        validate_segmentation_model(PolygonStub(), val_config(tmp_path, data))
+
+
+def test_fixture_checkpoint_validates(tmp_path):
+    from yolo8.api import YOLO
+
+    data = write_polygon_dataset(tmp_path / "data", images=3, size=(60, 80), names=[f"c{k}" for k in range(80)])
+    model = YOLO(SEG_CHECKPOINT)
+    result = model.val(data=str(data), imgsz=64, batch=2, workers=0, project=str(tmp_path / "runs"), plots=False)
+    for summary in (result.box, result.seg):
+        assert summary.num_images == 3 and int(summary.instances_per_class.sum()) == 6
+        values = [summary.map, summary.map50, summary.precision, summary.recall]
+        assert all(np.isfinite(values)) and all(0.0 <= v <= 1.0 for v in values)
+        assert summary.coco_precision.shape == (10, 101, 80, 4)
+    assert set(result.speed) == {"preprocess", "inference", "postprocess"}
+
+
+def test_cli_val_segmentation(tmp_path, capsys):
+    from yolo8.cli import run
+
+    data = write_polygon_dataset(tmp_path / "data", images=2, names=[f"c{k}" for k in range(80)])
+    run(["val", f"model={SEG_CHECKPOINT}", f"data={data}", "imgsz=64", "workers=0", "plots=False",
+         f"project={tmp_path / 'runs'}"])
+    output = capsys.readouterr()
+    text = output.out + output.err
+    assert "Mask(P" in text and "Box(P" in text

@@ -1,0 +1,248 @@
+"""Segmentation validation: letterboxed batches -> model -> NMS -> boxes and masks in original pixels ->
+COCO-exact box metrics (as the detection validator) and COCO segm mask metrics.
+
+Masks are compared at the original image resolution: a detection's mask is built from the prototypes
+(:func:`yolo8.ops.masks.masks_from_prototypes`, logits upsampled to the input and cropped to the box)
+and taken back through the letterbox (:func:`yolo8.ops.masks.masks_from_letterbox`); ground-truth
+polygons are rasterised at the original resolution (pixel centres inside,
+:func:`yolo8.metrics.segmentation.polygons_to_masks`). YOLOv8 itself scores masks at a quarter of the
+letterboxed input size, so its mask mAP differs slightly from this COCO-style figure.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from yolo8.config import Config
+from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox
+from yolo8.engine.callbacks import Callbacks
+from yolo8.engine.validator import PLOTTED_BATCHES, VAL_CONF, DetectionValidator, ValidationResult
+from yolo8.metrics.coco_json import CocoJsonRecorder
+from yolo8.metrics.confusion import ConfusionMatrix
+from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
+from yolo8.metrics.segmentation import MaskMetrics, mask_iou, polygons_to_masks
+from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
+from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
+from yolo8.ops.nms import non_max_suppression
+
+LOGGER = logging.getLogger("yolo8")
+MASK_CHUNK = 32  # detections whose masks are built at once: bounds memory at 32 original-size masks
+
+
+@dataclass
+class SegmentationResult(ValidationResult):
+    """A validation result with mask metrics: ``box`` and ``seg`` are :class:`DetectionSummary` of the
+    same detections scored by box IoU and by mask IoU (``metrics.seg.map`` as in YOLOv8)."""
+
+    seg: DetectionSummary | None = None
+
+    @property
+    def fitness(self) -> float:
+        """Box fitness + mask fitness (each 0.1 mAP50 + 0.9 mAP50-95), as YOLOv8 ranks segmenters."""
+        return self.box.fitness + self.seg.fitness
+
+    @property
+    def results_dict(self) -> dict:
+        return {
+            "metrics/precision(B)": self.box.precision, "metrics/recall(B)": self.box.recall,
+            "metrics/mAP50(B)": self.box.map50, "metrics/mAP50-95(B)": self.box.map,
+            "metrics/precision(M)": self.seg.precision, "metrics/recall(M)": self.seg.recall,
+            "metrics/mAP50(M)": self.seg.map50, "metrics/mAP50-95(M)": self.seg.map, "fitness": self.fitness,
+        }
+
+
+def letterbox_points_to_original(points: np.ndarray, info: LetterboxInfo) -> np.ndarray:
+    """(K, 2) x, y letterboxed pixels -> (K, 2) x, y original pixels (the letterbox's exact inverse, unclipped)."""
+    return (np.asarray(points, np.float64) - np.asarray(info.pad, np.float64)) / np.asarray(info.ratio, np.float64)
+
+
+def ground_truth_masks(segments: list, info: LetterboxInfo, input_shape, original_shape) -> np.ndarray:
+    """One image's polygons (K, 2) normalised to the letterboxed input -> (n, h0, w0) bool masks."""
+    height, width = input_shape
+    polygons = [letterbox_points_to_original(points * np.array([width, height]), info) for points in segments]
+    return polygons_to_masks(polygons, *original_shape)
+
+
+def prediction_mask_overlaps(prototypes, found, input_shape, info, original_shape, gt_masks: torch.Tensor):
+    """Mask IoU of one image's detections with its ground truths, and each detection's mask area.
+
+    Args:
+        prototypes: (nm, H/4, W/4). found: (n, 6 + nm) NMS output in input pixels.
+        gt_masks: (m, h0, w0) bool on the prototypes' device.
+    Returns:
+        (iou (n, m) float64 Tensor, areas (n,) float64 Tensor), both on the CPU.
+    """
+    ious, areas = [torch.zeros((0, len(gt_masks)), dtype=torch.float64)], [torch.zeros(0, dtype=torch.float64)]
+    for start in range(0, len(found), MASK_CHUNK):
+        chunk = found[start : start + MASK_CHUNK].float()
+        masks = masks_from_prototypes(prototypes, chunk[:, 6:], chunk[:, :4], input_shape)
+        masks = masks_from_letterbox(masks, info, original_shape)  # (k, h0, w0) bool
+        ious.append(mask_iou(masks, gt_masks).cpu())
+        areas.append(masks.flatten(1).sum(1).double().cpu())  # (k, h0, w0) -> (k, h0*w0) -> (k,)
+    return torch.cat(ious), torch.cat(areas)
+
+
+class SegmentationValidator(DetectionValidator):
+    """Runs a segmentation model over a letterboxed loader and scores boxes and masks.
+
+    Arguments as for :class:`yolo8.engine.validator.DetectionValidator`; batches must carry polygons
+    (``Batch.segments``) for every labelled image. save_json writes the box results only.
+    """
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, verbose: bool = False) -> SegmentationResult:
+        was_training = model.training
+        model.eval()
+        half = bool(self.config.half) and self.device.type == "cuda"
+        conf = VAL_CONF if self.config.conf is None else self.config.conf
+        box_metrics = DetectionMetrics(len(self.names), self.names)
+        mask_metrics = MaskMetrics(len(self.names), self.names)
+        confusion = ConfusionMatrix(len(self.names))
+        loss_sum, seconds, images_seen = None, np.zeros(3), 0
+        coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
+        self.callbacks.run("on_val_start", self)
+        for batch_index, batch in enumerate(self.dataloader):
+            started = time.perf_counter()
+            images = batch.images.to(self.device, non_blocking=True)
+            images = (images.half() if half else images.float()) / 255
+            targets = batch.targets.to(self.device)
+            inferred = time.perf_counter()
+            (decoded, prototypes), raw = model(images)
+            if self.loss is not None:
+                items = self.loss(raw, targets)[1].cpu().numpy()
+                loss_sum = items if loss_sum is None else loss_sum + items
+            suppressed = time.perf_counter()
+            detections = non_max_suppression(
+                decoded, conf, self.config.iou, classes=self.config.classes, agnostic=self.config.agnostic_nms,
+                multi_label=True, max_det=self.config.max_det, num_masks=prototypes.shape[1],
+            )
+            finished = time.perf_counter()
+            seconds += (inferred - started, suppressed - inferred, finished - suppressed)
+            images_seen += len(batch)
+            height, width = images.shape[2:]
+            for i, found in enumerate(detections):
+                rows = targets[targets[:, 0] == i]
+                info, shape = batch.letterbox[i], batch.original_shapes[i]
+                if len(rows) and len(batch.segments[i]) != len(rows):
+                    raise ValueError(f"{batch.paths[i]}: {len(rows)} labels but {len(batch.segments[i])} polygons; "
+                                     "segmentation validation needs a polygon per label.")
+                gt_boxes = xywh_to_xyxy(denormalize_boxes(rows[:, 2:6], width, height))
+                gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
+                pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
+                scores, classes, gt_classes = found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), rows[:, 1].cpu().numpy()
+                gt_masks = torch.from_numpy(ground_truth_masks(batch.segments[i] if len(rows) else [], info,
+                                                               (height, width), shape)).to(self.device)
+                iou, areas = prediction_mask_overlaps(prototypes[i], found, (height, width), info, shape, gt_masks)
+                box_metrics.update(pred_boxes, scores, classes, gt_boxes, gt_classes, image_id=batch.paths[i])
+                mask_metrics.update(iou, areas, scores, classes, gt_masks.flatten(1).sum(1), gt_classes,
+                                    image_id=batch.paths[i])
+                confusion.update(pred_boxes, scores, classes, gt_boxes, gt_classes)
+                if coco is not None:
+                    try:
+                        coco.add(batch.paths[i], shape, pred_boxes, scores, classes, gt_boxes, gt_classes)
+                    except ValueError as error:  # duplicate image ids: the metrics stand, the JSON cannot
+                        LOGGER.warning("save_json: %s No COCO JSON written.", error)
+                        coco = None
+            if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
+                self._plot_batch(batch, detections, batch_index)
+        box_summary, mask_summary = box_metrics.compute(), mask_metrics.compute()
+        if coco is not None:
+            LOGGER.info("COCO JSON (boxes): %s, %s", *coco.write(self.save_dir))
+        speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
+        result = SegmentationResult(
+            box_summary, speed, confusion.matrix, None if loss_sum is None else loss_sum / max(len(self.dataloader), 1),
+            self.save_dir, self.names, seg=mask_summary,
+        )
+        LOGGER.info(format_segmentation_table(box_summary, mask_summary, verbose))
+        if self.save_dir is not None and self.config.plots:
+            self._plot_segmentation_curves(box_summary, mask_summary, confusion)
+        self.callbacks.run("on_val_end", self)
+        model.train(was_training)
+        return result
+
+    def _plot_segmentation_curves(self, box: DetectionSummary, seg: DetectionSummary, confusion) -> None:
+        """BoxPR_curve.png, MaskF1_curve.png, … (as YOLOv8 names a segmenter's curves) and the box confusion matrices."""
+        from yolo8.metrics.plots import plot_confusion_matrix, plot_metric_curve, plot_pr_curve
+
+        for summary, prefix in ((box, "Box"), (seg, "Mask")):
+            classes = summary.curve_classes.astype(int)
+            plot_pr_curve(summary.recall_points, summary.pr_curve, summary.ap50_per_class[classes], self.names,
+                          self.save_dir / f"{prefix}PR_curve.png", class_ids=classes)
+            for curve, label, short in ((summary.f1_curve, "F1", "F1"), (summary.precision_curve, "Precision", "P"),
+                                        (summary.recall_curve, "Recall", "R")):
+                plot_metric_curve(summary.confidence_points, curve, self.names,
+                                  self.save_dir / f"{prefix}{short}_curve.png", ylabel=label, class_ids=classes)
+        for normalize in (False, True):
+            name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
+            plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+
+
+def format_segmentation_table(box: DetectionSummary, seg: DetectionSummary, per_class: bool) -> str:
+    """The YOLOv8 segmentation table: Class Images Instances Box(P R mAP50 mAP50-95) Mask(P R mAP50 mAP50-95)."""
+    header = (f"{'Class':>22}{'Images':>11}{'Instances':>11}{'Box(P':>11}{'R':>11}{'mAP50':>11}{'mAP50-95)':>11}"
+              f"{'Mask(P':>11}{'R':>11}{'mAP50':>11}{'mAP50-95)':>11}")
+    row = "{:>22}{:>11}{:>11}" + "{:>11.3g}" * 8
+    lines = [header, row.format("all", box.num_images, int(box.instances_per_class.sum()),
+                                box.precision, box.recall, box.map50, box.map,
+                                seg.precision, seg.recall, seg.map50, seg.map)]
+    if per_class:
+        for c in np.flatnonzero(box.instances_per_class):
+            lines.append(row.format(
+                box.names[int(c)], int(box.images_per_class[c]), int(box.instances_per_class[c]),
+                box.precision_per_class[c], box.recall_per_class[c], box.ap50_per_class[c], box.ap_per_class[c],
+                seg.precision_per_class[c], seg.recall_per_class[c], seg.ap50_per_class[c], seg.ap_per_class[c]))
+        for name, summary in (("box", box), ("mask", seg)):
+            lines.append(f"COCO {name} mAP50-95 {summary.map:.4f}  mAP50 {summary.map50:.4f}  mAP75 "
+                         f"{summary.map75:.4f}  small {summary.map_small:.4f}  medium {summary.map_medium:.4f}  "
+                         f"large {summary.map_large:.4f}")
+    return "\n".join(lines)
+
+
+def check_polygon_labels(labels: list, yaml_file, split: str) -> None:
+    """Refuse a split whose labelled images have boxes only: masks cannot be scored without polygons.
+
+    Box rows inside a file that also has polygon rows are accepted: the label parser turns them into
+    their 4-corner rectangles, which are scored as rectangular masks.
+    """
+    box_only = [label.image_file for label in labels if len(label.classes) and not len(label.segments)]
+    if box_only:
+        raise ValueError(
+            f"{yaml_file}: the '{split}' split has {len(box_only)} image(s) with box-only labels (e.g. "
+            f"{box_only[0]}'s label file); segmentation validation needs polygon rows "
+            "'class x1 y1 x2 y2 x3 y3 ...'. Use a segmentation dataset or validate a detection model.")
+
+
+def validate_segmentation_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> SegmentationResult:
+    """`yolo8 val` for a segmentation model: boxes and masks on the ``split`` of ``data``, plots into runs/segment/valN."""
+    from yolo8.data.build import evaluation_loader, resolve_data
+    from yolo8.data.coco import coco_category_ids
+    from yolo8.engine.device import select_device, use_all_cores
+    from yolo8.engine.run_dir import default_project, increment_run_dir
+
+    use_all_cores()
+    device = select_device(config.device)
+    data = resolve_data(config.data)
+    if data.num_classes != model.num_classes:
+        raise ValueError(f"{data.yaml_file} has {data.num_classes} classes but the model predicts "
+                         f"{model.num_classes}; validate on the dataset the model was trained for.")
+    stride = int(model.stride.max())
+    image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
+    loader = evaluation_loader(data, config, config.split, image_size, config.batch, stride, config.workers)
+    check_polygon_labels(loader.dataset.labels, data.yaml_file, config.split)
+    save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
+                                 config.exist_ok, mkdir=True)
+    inference_model = copy.deepcopy(model).to(device).fuse()
+    category_ids = None if config.single_cls else coco_category_ids(data)
+    result = SegmentationValidator(loader, data.names, config, device, save_dir, callbacks=callbacks,
+                                   category_ids=category_ids)(inference_model, verbose=True)
+    LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image", *result.speed.values())
+    LOGGER.info("Results saved to %s", save_dir)
+    return result
