@@ -277,6 +277,7 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
     saved = {path.name for path in result.save_dir.iterdir()}
     assert {f"{kind}{curve}_curve.png" for kind in ("Box", "Mask") for curve in ("PR", "F1", "P", "R")} <= saved
     assert {"confusion_matrix.png", "confusion_matrix_normalized.png"} <= saved
+    assert {"val_batch0_labels.jpg", "val_batch0_pred.jpg", "val_batch1_pred.jpg"} <= saved
 
 
 def test_box_only_labels_are_refused(tmp_path):
@@ -311,3 +312,25 @@ def test_cli_val_segmentation(tmp_path, capsys):
     output = capsys.readouterr()
     text = output.out + output.err
     assert "Mask(P" in text and "Box(P" in text
+
+
+def test_ground_truth_masks_follow_the_letterbox_back(tmp_path):
+    """Polygons from the letterboxed batch, mapped back and rasterised, equal the label files rasterised
+    at the original size (80 x 60 images letterboxed to 64: scaled by 0.8 and padded)."""
+    from yolo8.data.build import evaluation_loader, resolve_data
+    from yolo8.engine.segment_validator import ground_truth_masks
+
+    data_yaml = write_polygon_dataset(tmp_path / "data", images=3, size=(60, 80))
+    config = val_config(tmp_path, data_yaml)
+    loader = evaluation_loader(resolve_data(str(data_yaml)), config, "val", 64, 2, 32, 0)
+    checked = 0
+    for batch in loader:
+        height, width = batch.images.shape[2:]
+        for i, path in enumerate(batch.paths):
+            assert batch.letterbox[i].ratio == (0.8, 0.8) and batch.original_shapes[i] == (60, 80)
+            masks = ground_truth_masks(batch.segments[i], batch.letterbox[i], (height, width), (60, 80))
+            rows = (Path(path).parents[2] / "labels" / "val" / (Path(path).stem + ".txt")).read_text().splitlines()
+            polygons = [np.array(row.split()[1:], float).reshape(-1, 2) * (80, 60) for row in rows]
+            np.testing.assert_array_equal(masks, polygons_to_masks(polygons, 60, 80))
+            checked += 1
+    assert checked == 3

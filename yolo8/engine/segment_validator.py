@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
 from yolo8.ops.nms import non_max_suppression
 
 LOGGER = logging.getLogger("yolo8")
+PLOT_CONF = 0.25  # detections drawn on the val batch images
 MASK_CHUNK = 32  # detections whose masks are built at once: bounds memory at 32 original-size masks
 
 
@@ -152,7 +153,7 @@ class SegmentationValidator(DetectionValidator):
                         LOGGER.warning("save_json: %s No COCO JSON written.", error)
                         coco = None
             if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
-                self._plot_batch(batch, detections, batch_index)
+                self._plot_masked_batch(batch, detections, prototypes, batch_index)
         box_summary, mask_summary = box_metrics.compute(), mask_metrics.compute()
         if coco is not None:
             LOGGER.info("COCO JSON (boxes): %s, %s", *coco.write(self.save_dir))
@@ -167,6 +168,41 @@ class SegmentationValidator(DetectionValidator):
         self.callbacks.run("on_val_end", self)
         model.train(was_training)
         return result
+
+    def _plot_masked_batch(self, batch, detections, prototypes, batch_index: int) -> None:
+        """val_batchN_labels.jpg / val_batchN_pred.jpg with masks tinted in their class colour under the boxes."""
+        height, width = batch.images.shape[2:]
+        targets = batch.targets
+        label_masks, label_classes, pred_masks, pred_classes = [], [], [], []
+        for i, found in enumerate(detections):
+            polygons = [points * np.array([width, height]) for points in batch.segments[i]]
+            label_masks.append(torch.from_numpy(polygons_to_masks(polygons, height, width)))
+            label_classes.append(targets[targets[:, 0] == i, 1].long())
+            shown = found[found[:, 4] >= PLOT_CONF].float()
+            pred_masks.append(masks_from_prototypes(prototypes[i], shown[:, 6:], shown[:, :4], (height, width)).cpu())
+            pred_classes.append(shown[:, 5].long().cpu())
+        labelled = replace(batch, images=tint_masks(batch.images, label_masks, label_classes))
+        predicted = replace(batch, images=tint_masks(batch.images, pred_masks, pred_classes))
+        self._plot_batch_pair(labelled, predicted, detections, batch_index)
+
+    def _plot_batch_pair(self, labelled, predicted, detections, batch_index: int) -> None:
+        """The detection validator's batch plots, labels drawn on ``labelled``, predictions on ``predicted``."""
+        from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+
+        height, width = labelled.images.shape[2:]
+        plot_image_batch(
+            labelled.images, *targets_to_pixel_boxes(labelled.targets.numpy(), height, width),
+            self.save_dir / f"val_batch{batch_index}_labels.jpg", paths=labelled.paths, names=self.names,
+        )
+        # per-image (n, 6+) detections -> one (M, 7) array: batch index, x1, y1, x2, y2, conf, class
+        rows = [torch.cat((torch.full((len(d), 1), i, dtype=d.dtype, device=d.device), d[:, :6]), 1)
+                for i, d in enumerate(detections)]
+        predictions = torch.cat(rows).float().cpu().numpy()
+        plot_image_batch(
+            predicted.images, predictions[:, 1:5], predictions[:, 6], predictions[:, 0],
+            self.save_dir / f"val_batch{batch_index}_pred.jpg", confidences=predictions[:, 5],
+            paths=predicted.paths, names=self.names, conf_threshold=PLOT_CONF,
+        )
 
     def _plot_segmentation_curves(self, box: DetectionSummary, seg: DetectionSummary, confusion) -> None:
         """BoxPR_curve.png, MaskF1_curve.png, … (as YOLOv8 names a segmenter's curves) and the box confusion matrices."""
@@ -183,6 +219,21 @@ class SegmentationValidator(DetectionValidator):
         for normalize in (False, True):
             name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
             plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+
+
+def tint_masks(images: torch.Tensor, masks: list, classes: list, opacity: float = 0.5) -> torch.Tensor:
+    """(B, 3, H, W) uint8 RGB images -> copies with each mask blended in its class colour.
+
+    ``masks``: B tensors (n, H, W) bool; ``classes``: B tensors (n,) class ids.
+    """
+    from yolo8.plotting import class_colour
+
+    out = images.cpu().float()
+    for index, (image_masks, image_classes) in enumerate(zip(masks, classes)):
+        for mask, class_id in zip(image_masks, image_classes.tolist()):
+            colour = torch.tensor(class_colour(int(class_id))[::-1], dtype=out.dtype)[:, None]  # BGR -> RGB, (3, 1)
+            out[index][:, mask] = (1 - opacity) * out[index][:, mask] + opacity * colour
+    return out.round().to(torch.uint8)
 
 
 def format_segmentation_table(box: DetectionSummary, seg: DetectionSummary, per_class: bool) -> str:
