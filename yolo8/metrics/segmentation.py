@@ -76,19 +76,22 @@ def polygons_to_masks(polygons: list, height: int, width: int) -> np.ndarray:
     return masks
 
 
-def mask_iou(pred_masks: torch.Tensor, gt_masks: torch.Tensor) -> torch.Tensor:
+def mask_iou(pred_masks: torch.Tensor, gt_masks: torch.Tensor, chunk: int = 32) -> torch.Tensor:
     """IoU of every predicted mask with every ground-truth mask.
 
     Args:
         pred_masks: (N, H, W) bool. gt_masks: (M, H, W) bool, same device.
+        chunk: ground-truth masks turned into float at once (bounds memory at ``chunk`` float images).
     Returns:
         (N, M) float64 intersection / union; 0 where the union is empty. Pixel counts are exact
         (float32 sums of 0/1 are exact below 2^24 pixels per image).
     """
     pred = pred_masks.flatten(1).float()  # (N, H, W) -> (N, H*W)
-    truth = gt_masks.flatten(1).float()  # (M, H, W) -> (M, H*W)
-    intersection = (pred @ truth.T).double()  # (N, M)
-    union = pred.sum(1).double()[:, None] + truth.sum(1).double()[None, :] - intersection
+    truth = gt_masks.flatten(1)  # (M, H, W) -> (M, H*W)
+    intersection = torch.zeros((len(pred), len(truth)), dtype=torch.float64, device=pred.device)
+    for start in range(0, len(truth), chunk):
+        intersection[:, start : start + chunk] = (pred @ truth[start : start + chunk].float().T).double()
+    union = pred.sum(1).double()[:, None] + truth.sum(1, dtype=torch.float64)[None, :] - intersection
     return torch.where(union > 0, intersection / union.clamp(min=1), torch.zeros_like(union))
 
 
