@@ -262,7 +262,8 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
     data = write_polygon_dataset(tmp_path / "data")
     with caplog.at_level("INFO", logger="yolo8"):
         # iou=1.0: the two class-1 detections share a box and must both survive NMS
-        result = validate_segmentation_model(PolygonStub(), val_config(tmp_path, data, iou=1.0, plots=True))
+        result = validate_segmentation_model(PolygonStub(), val_config(tmp_path, data, iou=1.0, plots=True,
+                                                                      save_json=True))
     box, seg = result.box, result.seg
     assert box.num_images == 6 and box.instances_per_class.tolist() == [6, 6]
     assert (box.map, box.map50, box.map75) == (1.0, 1.0, 1.0)  # the empty-mask decoys are correct boxes
@@ -278,6 +279,7 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
     assert {f"{kind}{curve}_curve.png" for kind in ("Box", "Mask") for curve in ("PR", "F1", "P", "R")} <= saved
     assert {"confusion_matrix.png", "confusion_matrix_normalized.png"} <= saved
     assert {"val_batch0_labels.jpg", "val_batch0_pred.jpg", "val_batch1_pred.jpg"} <= saved
+    assert {"predictions.json", "ground_truth.json"} <= saved  # boxes only
 
 
 def test_box_only_labels_are_refused(tmp_path):

@@ -130,25 +130,14 @@ class SegmentationValidator(DetectionValidator):
             images_seen += len(batch)
             height, width = images.shape[2:]
             for i, found in enumerate(detections):
-                rows = targets[targets[:, 0] == i]
-                info, shape = batch.letterbox[i], batch.original_shapes[i]
-                if len(rows) and len(batch.segments[i]) != len(rows):
-                    raise ValueError(f"{batch.paths[i]}: {len(rows)} labels but {len(batch.segments[i])} polygons; "
-                                     "segmentation validation needs a polygon per label.")
-                gt_boxes = xywh_to_xyxy(denormalize_boxes(rows[:, 2:6], width, height))
-                gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
-                pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
-                scores, classes, gt_classes = found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), rows[:, 1].cpu().numpy()
-                gt_masks = torch.from_numpy(ground_truth_masks(batch.segments[i] if len(rows) else [], info,
-                                                               (height, width), shape)).to(self.device)
-                iou, areas = prediction_mask_overlaps(prototypes[i], found, (height, width), info, shape, gt_masks)
+                scored = self._score_image(batch, i, found, prototypes[i], targets[targets[:, 0] == i], (height, width))
+                pred_boxes, scores, classes, gt_boxes, gt_classes, iou, areas, gt_areas = scored
                 box_metrics.update(pred_boxes, scores, classes, gt_boxes, gt_classes, image_id=batch.paths[i])
-                mask_metrics.update(iou, areas, scores, classes, gt_masks.flatten(1).sum(1), gt_classes,
-                                    image_id=batch.paths[i])
+                mask_metrics.update(iou, areas, scores, classes, gt_areas, gt_classes, image_id=batch.paths[i])
                 confusion.update(pred_boxes, scores, classes, gt_boxes, gt_classes)
                 if coco is not None:
                     try:
-                        coco.add(batch.paths[i], shape, pred_boxes, scores, classes, gt_boxes, gt_classes)
+                        coco.add(batch.paths[i], batch.original_shapes[i], pred_boxes, scores, classes, gt_boxes, gt_classes)
                     except ValueError as error:  # duplicate image ids: the metrics stand, the JSON cannot
                         LOGGER.warning("save_json: %s No COCO JSON written.", error)
                         coco = None
@@ -168,6 +157,23 @@ class SegmentationValidator(DetectionValidator):
         self.callbacks.run("on_val_end", self)
         model.train(was_training)
         return result
+
+    def _score_image(self, batch, i: int, found, prototypes, rows, input_shape) -> tuple:
+        """Image ``i`` of ``batch`` in original pixels: (pred boxes (n, 4), scores (n,), classes (n,),
+        gt boxes (m, 4), gt classes (m,)) as numpy, mask IoU (n, m), mask areas (n,) and gt mask areas (m,)."""
+        info, shape = batch.letterbox[i], batch.original_shapes[i]
+        if len(rows) and len(batch.segments[i]) != len(rows):
+            raise ValueError(f"{batch.paths[i]}: {len(rows)} labels but {len(batch.segments[i])} polygons; "
+                             "segmentation validation needs a polygon per label.")
+        height, width = input_shape
+        gt_boxes = xywh_to_xyxy(denormalize_boxes(rows[:, 2:6], width, height))
+        gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
+        pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
+        polygons = batch.segments[i] if len(rows) else []
+        gt_masks = torch.from_numpy(ground_truth_masks(polygons, info, input_shape, shape)).to(self.device)
+        iou, areas = prediction_mask_overlaps(prototypes, found, input_shape, info, shape, gt_masks)
+        return (pred_boxes, found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), gt_boxes, rows[:, 1].cpu().numpy(),
+                iou, areas, gt_masks.flatten(1).sum(1))
 
     def _plot_masked_batch(self, batch, detections, prototypes, batch_index: int) -> None:
         """val_batchN_labels.jpg / val_batchN_pred.jpg with masks tinted in their class colour under the boxes."""
