@@ -98,8 +98,9 @@ class YOLO:
         config = Config(overrides, mode="train", task=self.task)
         self.trainer = Trainer(config, model=self.model, model_source=self.source, callbacks=self.callbacks)
         best = self.trainer.train()
-        self.model, self.train_args = load_model(best)
-        self.source = str(best)
+        if self.trainer.dist.is_main:  # in a torchrun job only rank 0 wrote best.pt
+            self.model, self.train_args = load_model(best)
+            self.source = str(best)
         self.metrics = self.trainer.final_metrics
         return self.metrics
 
@@ -137,7 +138,7 @@ def run_mode(config: Config) -> None:
     if config.mode == "train":
         model = YOLO(config.model or "yolov8n.yaml")
         model.train(**overrides)
-        if config.data is None:
+        if config.data is None and model.trainer.dist.is_main:
             # The main job on the built-in dataset ends by showing the trained model at work.
             model.predict(save=True, project=config.project, name="predict")
         return

@@ -53,6 +53,14 @@ class DistributedContext:
         device_ids = [self.local_rank] if torch.cuda.is_available() else None
         return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
+    def share_from_main(self, value):
+        """``value`` as rank 0 has it, on every rank (e.g. the run directory rank 0 chose)."""
+        if not self.enabled:
+            return value
+        holder = [value]
+        dist.broadcast_object_list(holder, src=0)
+        return holder[0]
+
     def broadcast_stop(self, stop: bool) -> bool:
         """Rank 0 decides whether to stop early; every rank learns its decision."""
         if not self.enabled:

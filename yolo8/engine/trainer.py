@@ -67,9 +67,14 @@ class Trainer:
         use_all_cores()
         self.device = select_device(config.device) if not self.dist.enabled else self.dist.device
         seed_everything(config.seed + self.dist.rank_or_zero, config.deterministic)
+        if not self.dist.is_main:
+            LOGGER.setLevel(logging.WARNING)  # one process reports; the others would repeat every line
         if self.resume_checkpoint is None:
-            self.save_dir = increment_run_dir(config.project or default_project("detect"), config.name or "train",
-                                              config.exist_ok, mkdir=self.dist.is_main)
+            save_dir = None
+            if self.dist.is_main:
+                save_dir = increment_run_dir(config.project or default_project("detect"), config.name or "train",
+                                             config.exist_ok, mkdir=True)
+            self.save_dir = self.dist.share_from_main(save_dir)
         self.weights_dir = self.save_dir / "weights"
         self.data = resolve_data(config.data)
         self.config = config = config.merge(data=str(self.data.yaml_file))

@@ -1,0 +1,35 @@
+"""DDP through torchrun: two CPU processes (gloo) train one model; rank 0 validates and writes the run."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import TINY_SCALE
+from yolo8.engine.checkpoint import load_checkpoint
+from yolo8.nn.graph import resolve_model_yaml
+
+
+def test_torchrun_two_processes_train_one_run(shapes_dataset, tmp_path):
+    model_yaml = resolve_model_yaml("yolov8.yaml")
+    model_yaml.update(scales={"t": TINY_SCALE}, scale="t", nc=2)
+    model_file = tmp_path / "tiny.yaml"
+    model_file.write_text(yaml.safe_dump({k: v for k, v in model_yaml.items() if k != "yaml_file"}))
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        "-m", "yolo8.cli", "train", f"model={model_file}", f"data={shapes_dataset}", "epochs=2", "imgsz=64",
+        "batch=8", "workers=0", "plots=False", "device=cpu", f"project={tmp_path}", "name=ddp",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = tmp_path / "ddp"
+    assert not (tmp_path / "ddp2").exists(), "the second rank must not create a run directory of its own"
+    with open(run / "results.csv") as file:
+        assert [row["epoch"] for row in csv.DictReader(file)] == ["1", "2"]
+    checkpoint = load_checkpoint(run / "weights" / "last.pt")
+    assert checkpoint["train_state"]["epoch"] == 1
+    assert not any(name.startswith("module.") for name in checkpoint["state_dict"])
+
