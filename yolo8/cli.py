@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 from typing import Sequence
 
@@ -28,6 +29,9 @@ Examples:
 
 
 HELP_WORDS = ("help", "--help", "-h")
+# Problems with the user's files or settings: reported as one line naming the file, not as a traceback.
+# (A refused checkpoint raises pickle.UnpicklingError, naming the file and the global it asked for.)
+USER_ERRORS = (ValueError, OSError, pickle.UnpicklingError)
 
 
 class CommandLineError(ValueError):
@@ -115,7 +119,7 @@ def run_convert(argv: Sequence[str]) -> int:
 
     try:
         written = convert_ultralytics_checkpoint(arguments["model"], arguments.get("out") or None)
-    except (OSError, ValueError) as error:
+    except USER_ERRORS as error:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 1
     print(f"Converted {arguments['model']} -> {written} (loads with torch.load(weights_only=True))")
@@ -157,7 +161,7 @@ def run(argv: Sequence[str]) -> int:
 
     try:
         run_mode(config)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+    except USER_ERRORS as error:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 1
     return 0
