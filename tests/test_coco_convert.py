@@ -64,9 +64,13 @@ def test_labels_yaml_and_summary_are_exact(tmp_path):
     assert (labels / "street.txt").read_text() == polygon_row + "\n0 0.975000 0.950000 0.050000 0.100000\n"
     assert (labels / "000000000003.txt").read_text() == ""
     assert (result.images, result.empty_images, result.boxes, result.polygons) == (3, 1, 2, 1)
-    assert (result.crowd_skipped, result.invalid_skipped) == (1, 1)
+    assert (result.crowd_kept, result.invalid_skipped) == (1, 1)
+    # crowd annotation 11 (zebra = class 2, [0, 0, 50, 25] in 100 x 50) goes to the sidecar, not the labels
+    crowd_file = tmp_path / "out" / "labels" / "val2017.crowd.json"
+    assert result.crowd_file == crowd_file
+    assert json.loads(crowd_file.read_text()) == {"000000000001": [[2, 0.0, 0.0, 0.5, 0.5]]}
     summary = result.summary()
-    assert "left out 1 crowd annotation(s)" in summary and "annotation 13 (street.jpg)" in summary
+    assert f"1 crowd regions kept in {crowd_file}" in summary and "annotation 13 (street.jpg)" in summary
     assert result.yaml_file == tmp_path / "out" / "data.yaml"
 
     raw = yaml.safe_load(result.yaml_file.read_text())
@@ -129,7 +133,8 @@ def test_round_trip_through_ground_truth_json(tmp_path):
     assert sorted(coco.getImgIds(), key=str) == [1, 3, "street"]
     assert [c["id"] for c in coco.loadCats(coco.getCatIds())] == [1, 3, 7]
     got = sorted((a["image_id"] == 1, a["category_id"], a["bbox"]) for a in coco.loadAnns(coco.getAnnIds()))
-    # annotation 10, 12 (its polygon's extent), 14 (clipped to the image); crowd 11 and empty 13 left out
+    # annotation 10, 12 (its polygon's extent), 14 (clipped to the image); empty 13 left out, crowd 11 is
+    # not in the YOLO labels (it lives in the crowd sidecar)
     expected = sorted([(True, 1, [10, 5, 20, 10]), (False, 3, [10, 10, 60, 20]), (False, 1, [190, 90, 10, 10])])
     assert [row[:2] for row in got] == [row[:2] for row in expected]
     np.testing.assert_allclose([row[2] for row in got], [row[2] for row in expected], atol=1e-3)
@@ -143,7 +148,8 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert run(["convert", "coco", str(json_file), f"images={tmp_path / 'coco' / 'images' / 'val2017'}",
                 f"out={out}", "copy=True"]) == 0
     printed = capsys.readouterr().out
-    assert "3 images (1 without labels)" in printed and "crowd annotation(s) (iscrowd=1)" in printed
+    assert "3 images (1 without labels)" in printed and "1 crowd regions kept in" in printed
+    assert "val2017.crowd.json (iscrowd=1" in printed
     assert "zero or negative box width or height" in printed
     assert (out / "labels" / "val2017" / "000000000001.txt").read_text().startswith("0 0.2")
     assert not (out / "images" / "val2017" / "street.jpg").is_symlink()

@@ -13,8 +13,13 @@ Conventions of the conversion (also in the README):
   the annotation has polygon segmentation; all coordinates normalised, 6 decimals. A polygon in
   several parts becomes one polygon whose parts are joined by zero-width bridges (each part linked
   to the next at their closest vertices, walked there and back). Non-crowd RLE masks give box rows.
-* Left out, and counted in the summary: crowd annotations (``iscrowd: 1``; YOLO has no crowd flag)
-  and boxes with zero or negative width or height (also after clipping to the image).
+* Crowd annotations (``iscrowd: 1``): YOLO rows have no crowd flag, so their boxes (clipped to the image)
+  go to the sidecar ``labels/<split>.crowd.json`` = ``{image key: [[cls, x1, y1, x2, y2], ...]}``, xyxy
+  normalised, image key = ``file_name`` without extension (format: :mod:`yolo8.data.crowd`). YOLO tools
+  ignore it; ``yolo8 val`` reads it so that detections on crowd regions are ignored as in COCOeval.
+  A split without crowd regions has no sidecar (a stale one from an earlier conversion is removed).
+* Left out, and counted in the summary: boxes with zero or negative width or height (also after clipping
+  to the image), crowd or not.
 * Images without annotations get empty label files. Images are symlinked (``copy_images=True``
   copies them; a file system without symlinks falls back to copying).
 """
@@ -30,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from yolo8.data.crowd import CROWD_SUFFIX, write_crowd_file
 from yolo8.data.dataset_config import DatasetConfig
 
 CATEGORY_IDS_KEY = "coco_category_ids"
@@ -50,7 +56,8 @@ class CocoConversion:
     boxes: int = 0
     polygons: int = 0
     empty_images: int = 0
-    crowd_skipped: int = 0
+    crowd_kept: int = 0
+    crowd_file: Path | None = None
     invalid_skipped: int = 0
     rle_as_boxes: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -59,9 +66,9 @@ class CocoConversion:
         lines = [f"COCO split '{self.split}' -> {self.yaml_file} ({self.split_key}: images/{self.split}): "
                  f"{self.images} images ({self.empty_images} without labels), {self.boxes} box rows, "
                  f"{self.polygons} polygon rows"]
-        if self.crowd_skipped:
-            lines.append(f"left out {self.crowd_skipped} crowd annotation(s) (iscrowd=1): "
-                         "YOLO labels have no crowd flag")
+        if self.crowd_kept:
+            lines.append(f"{self.crowd_kept} crowd regions kept in {self.crowd_file} (iscrowd=1; YOLO labels have no "
+                         "crowd flag, yolo8 val ignores detections on them as COCOeval does)")
         if self.invalid_skipped:
             lines.append(f"skipped {self.invalid_skipped} annotation(s) with zero or negative box width or height")
         if self.rle_as_boxes:
@@ -166,13 +173,11 @@ def _format(values) -> str:
 
 
 def _label_rows(annotations: list, image: dict, class_of: dict, segments: bool, result: CocoConversion, json_file):
-    """One image's annotations -> YOLO label lines; updates the counters of ``result``."""
+    """One image's annotations -> (YOLO label lines, crowd regions [[cls, x1, y1, x2, y2] normalised, ...]);
+    updates the counters of ``result``."""
     width, height = float(image["width"]), float(image["height"])
-    rows = []
+    rows, crowd = [], []
     for annotation in annotations:
-        if annotation.get("iscrowd", 0):
-            result.crowd_skipped += 1
-            continue
         bbox = annotation["bbox"]
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
             _fail(json_file, f"annotation {annotation['id']}: 'bbox' must be [x, y, width, height], got {bbox!r}.")
@@ -185,6 +190,10 @@ def _label_rows(annotations: list, image: dict, class_of: dict, segments: bool, 
                                        f"no area inside the {width:g}x{height:g} image; skipped")
             continue
         cls = class_of[annotation["category_id"]]
+        if annotation.get("iscrowd", 0):
+            crowd.append([cls, x1 / width, y1 / height, x2 / width, y2 / height])
+            result.crowd_kept += 1
+            continue
         segmentation = annotation.get("segmentation")
         polygon = _polygon_row(segmentation, width, height) if segments and isinstance(segmentation, list) else None
         if polygon is not None:
@@ -195,7 +204,7 @@ def _label_rows(annotations: list, image: dict, class_of: dict, segments: bool, 
         box = ((x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height)
         rows.append(f"{cls} {_format(box)}")
         result.boxes += 1
-    return rows
+    return rows, crowd
 
 
 def default_images_dir(json_file: Path, split: str, first_file: str | None) -> Path:
@@ -302,15 +311,24 @@ def convert_coco_split(annotations_json, images_dir=None, output_dir=None, copy_
                                 "pass images=DIR with the folder holding them.")
 
     result = CocoConversion(output_dir / "data.yaml", split, split_key(split))
+    crowd_regions = {}
     for image in data["images"]:
         relative = Path(image["file_name"])
-        rows = _label_rows(by_image[image["id"]], image, class_of, segments, result, json_file)
+        rows, crowd = _label_rows(by_image[image["id"]], image, class_of, segments, result, json_file)
         label_file = output_dir / "labels" / split / relative.with_suffix(".txt")
         label_file.parent.mkdir(parents=True, exist_ok=True)
         label_file.write_text("".join(row + "\n" for row in rows), encoding="utf-8")
         _place_image(images_dir / relative, output_dir / "images" / split / relative, copy_images, result)
         result.images += 1
         result.empty_images += not rows
+        if crowd:
+            crowd_regions[relative.with_suffix("").as_posix()] = crowd
+    crowd_file = output_dir / "labels" / f"{split}{CROWD_SUFFIX}"
+    if crowd_regions:
+        write_crowd_file(crowd_file, crowd_regions)
+        result.crowd_file = crowd_file
+    elif crowd_file.is_file():
+        crowd_file.unlink()
     if result.invalid_skipped > 3:
         result.warnings.append(f"… and {result.invalid_skipped - 3} more annotation(s) without area")
     result.yaml_file, result.split_key = _write_yaml(output_dir, split, names, category_ids, json_file)

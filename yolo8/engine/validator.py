@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from yolo8.config import Config
+from yolo8.data.crowd import CrowdRegions, crowd_annotations
 from yolo8.data.transforms.letterbox import boxes_from_letterbox
 from yolo8.engine.callbacks import Callbacks
-from yolo8.metrics.coco_json import CocoJsonRecorder
+from yolo8.metrics.coco_json import CocoJsonRecorder, image_id_from_path
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
@@ -84,6 +85,7 @@ class DetectionValidator:
         confusion = ConfusionMatrix(len(self.names))
         loss_sum, seconds, images_seen = None, np.zeros(3), 0
         coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
+        crowd = CrowdRegions(len(self.names), bool(self.config.single_cls))  # labels/<split>.crowd.json, if any
         self.callbacks.run("on_val_start", self)
         for batch_index, batch in enumerate(self.dataloader):
             started = time.perf_counter()
@@ -111,17 +113,27 @@ class DetectionValidator:
                 gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
                 pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
                 scores, classes, gt_classes = found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), rows[:, 1].cpu().numpy()
-                metrics.update(pred_boxes, scores, classes, gt_boxes, gt_classes, image_id=batch.paths[i])
+                # crowd regions: ground truth that COCO ignores (a detection matched to one is neither TP nor FP)
+                crowd_classes, crowd_boxes = crowd(batch.paths[i], shape)
+                metrics.update(pred_boxes, scores, classes, np.concatenate((gt_boxes, crowd_boxes)),
+                               np.concatenate((gt_classes, crowd_classes)),
+                               gt_iscrowd=np.arange(len(gt_classes) + len(crowd_classes)) >= len(gt_classes),
+                               image_id=batch.paths[i])
                 confusion.update(pred_boxes, scores, classes, gt_boxes, gt_classes)
                 if coco is not None:
                     try:
                         coco.add(batch.paths[i], shape, pred_boxes, scores, classes, gt_boxes, gt_classes)
+                        coco.annotations += crowd_annotations(len(coco.annotations) + 1, image_id_from_path(
+                            batch.paths[i]), crowd_boxes, crowd_classes, coco.category_ids)
                     except ValueError as error:  # duplicate image ids: the metrics stand, the JSON cannot
                         LOGGER.warning("save_json: %s No COCO JSON written.", error)
                         coco = None
             if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
                 self._plot_batch(batch, detections, batch_index)
         summary = metrics.compute()
+        if crowd.files:
+            LOGGER.info("Crowd regions (iscrowd=1, not counted as instances) from %s",
+                        ", ".join(str(file) for file in crowd.files))
         if coco is not None:
             LOGGER.info("COCO JSON: %s, %s", *coco.write(self.save_dir))
         speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
