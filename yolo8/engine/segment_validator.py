@@ -15,7 +15,6 @@ import copy
 import logging
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ from yolo8.engine.validator import PLOTTED_BATCHES, VAL_CONF, DetectionValidator
 from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
-from yolo8.metrics.segmentation import MaskMetrics, mask_iou, polygons_to_masks
+from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
 from yolo8.ops.nms import non_max_suppression
@@ -72,12 +71,13 @@ def ground_truth_masks(segments: list, info: LetterboxInfo, input_shape, origina
     return polygons_to_masks(polygons, *original_shape)
 
 
-def prediction_mask_overlaps(prototypes, found, input_shape, info, original_shape, gt_masks: torch.Tensor):
+def prediction_mask_overlaps(prototypes, found, input_shape, info, original_shape, gt_masks: torch.Tensor,
+                             gt_areas: torch.Tensor):
     """Mask IoU of one image's detections with its ground truths, and each detection's mask area.
 
     Args:
         prototypes: (nm, H/4, W/4). found: (n, 6 + nm) NMS output in input pixels.
-        gt_masks: (m, h0, w0) bool on the prototypes' device.
+        gt_masks: (m, h0, w0) bool on the prototypes' device; gt_areas: (m,) their pixel counts.
     Returns:
         (iou (n, m) float64 Tensor, areas (n,) float64 Tensor), both on the CPU.
     """
@@ -86,8 +86,9 @@ def prediction_mask_overlaps(prototypes, found, input_shape, info, original_shap
         chunk = found[start : start + MASK_CHUNK].float()
         masks = masks_from_prototypes(prototypes, chunk[:, 6:], chunk[:, :4], input_shape)
         masks = masks_from_letterbox(masks, info, original_shape)  # (k, h0, w0) bool
-        ious.append(mask_iou(masks, gt_masks).cpu())
-        areas.append(masks.flatten(1).sum(1).double().cpu())  # (k, h0, w0) -> (k, h0*w0) -> (k,)
+        iou, area = mask_iou_and_areas(masks, gt_masks, gt_areas)
+        ious.append(iou.cpu())
+        areas.append(area.cpu())
     return torch.cat(ious), torch.cat(areas)
 
 
@@ -170,10 +171,12 @@ class SegmentationValidator(DetectionValidator):
         gt_boxes = boxes_from_letterbox(gt_boxes.cpu().numpy(), info, shape)
         pred_boxes = boxes_from_letterbox(found[:, :4].float().cpu().numpy(), info, shape)
         polygons = batch.segments[i] if len(rows) else []
-        gt_masks = torch.from_numpy(ground_truth_masks(polygons, info, input_shape, shape)).to(self.device)
-        iou, areas = prediction_mask_overlaps(prototypes, found, input_shape, info, shape, gt_masks)
+        gt_masks = ground_truth_masks(polygons, info, input_shape, shape)
+        gt_areas = torch.from_numpy(gt_masks.reshape(len(gt_masks), -1).sum(1).astype(np.float64))  # (m, h0*w0) -> (m,)
+        gt_masks = torch.from_numpy(gt_masks).to(self.device)
+        iou, areas = prediction_mask_overlaps(prototypes, found, input_shape, info, shape, gt_masks, gt_areas)
         return (pred_boxes, found[:, 4].cpu().numpy(), found[:, 5].cpu().numpy(), gt_boxes, rows[:, 1].cpu().numpy(),
-                iou, areas, gt_masks.flatten(1).sum(1))
+                iou, areas, gt_areas)
 
     def _plot_masked_batch(self, batch, detections, prototypes, batch_index: int) -> None:
         """val_batchN_labels.jpg / val_batchN_pred.jpg with masks tinted in their class colour under the boxes."""

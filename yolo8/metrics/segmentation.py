@@ -86,13 +86,30 @@ def mask_iou(pred_masks: torch.Tensor, gt_masks: torch.Tensor, chunk: int = 32) 
         (N, M) float64 intersection / union; 0 where the union is empty. Pixel counts are exact
         (float32 sums of 0/1 are exact below 2^24 pixels per image).
     """
+    return mask_iou_and_areas(pred_masks, gt_masks, chunk=chunk)[0]
+
+
+def mask_iou_and_areas(pred_masks: torch.Tensor, gt_masks: torch.Tensor, gt_areas: torch.Tensor | None = None,
+                       chunk: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`mask_iou` and the predicted masks' areas from one float copy of them.
+
+    Args:
+        pred_masks (N, H, W) bool, gt_masks (M, H, W) bool; gt_areas: (M,) their pixel counts when
+        already known (None: counted here). chunk: as for :func:`mask_iou`.
+    Returns:
+        (iou (N, M) float64, pred_areas (N,) float64 pixel counts), on the masks' device.
+    """
     pred = pred_masks.flatten(1).float()  # (N, H, W) -> (N, H*W)
     truth = gt_masks.flatten(1)  # (M, H, W) -> (M, H*W)
+    pred_areas = pred.sum(1).double()
+    if gt_areas is None:
+        gt_areas = truth.sum(1, dtype=torch.float64)
     intersection = torch.zeros((len(pred), len(truth)), dtype=torch.float64, device=pred.device)
     for start in range(0, len(truth), chunk):
         intersection[:, start : start + chunk] = (pred @ truth[start : start + chunk].float().T).double()
-    union = pred.sum(1).double()[:, None] + truth.sum(1, dtype=torch.float64)[None, :] - intersection
-    return torch.where(union > 0, intersection / union.clamp(min=1), torch.zeros_like(union))
+    union = pred_areas[:, None] + gt_areas.to(pred.device, torch.float64)[None, :] - intersection
+    iou = torch.where(union > 0, intersection / union.clamp(min=1), torch.zeros_like(union))
+    return iou, pred_areas
 
 
 class MaskMetrics(DetectionMetrics):
