@@ -173,9 +173,10 @@ class DetectionValidator:
         classes = summary.curve_classes.astype(int)
         plot_pr_curve(summary.recall_points, summary.pr_curve, summary.ap50_per_class[classes], self.names,
                       self.save_dir / "PR_curve.png", class_ids=classes)
-        for curve, label in ((summary.f1_curve, "F1"), (summary.precision_curve, "Precision"),
-                             (summary.recall_curve, "Recall")):
-            plot_metric_curve(summary.confidence_points, curve, self.names, self.save_dir / f"{label[0]}_curve.png",
+        # file names as YOLOv8 writes them: F1_curve.png, P_curve.png, R_curve.png
+        for curve, label, prefix in ((summary.f1_curve, "F1", "F1"), (summary.precision_curve, "Precision", "P"),
+                                     (summary.recall_curve, "Recall", "R")):
+            plot_metric_curve(summary.confidence_points, curve, self.names, self.save_dir / f"{prefix}_curve.png",
                               ylabel=label, class_ids=classes)
         for normalize in (False, True):
             name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
