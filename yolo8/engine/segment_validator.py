@@ -11,9 +11,7 @@ letterboxed input size, so its mask mAP differs slightly from this COCO-style fi
 
 from __future__ import annotations
 
-import copy
 import logging
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,14 +21,15 @@ from torch import nn
 from yolo8.config import Config
 from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox
 from yolo8.engine.callbacks import Callbacks
-from yolo8.engine.validator import PLOTTED_BATCHES, VAL_CONF, DetectionValidator, ValidationResult
+from yolo8.engine.validator import (
+    PLOTTED_BATCHES, DetectionValidator, ValidationResult, prepare_validation, report_speed_and_location,
+)
 from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
 from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
-from yolo8.ops.nms import non_max_suppression
 
 LOGGER = logging.getLogger("yolo8")
 PLOT_CONF = 0.25  # detections drawn on the val batch images
@@ -103,33 +102,12 @@ class SegmentationValidator(DetectionValidator):
     def __call__(self, model: nn.Module, verbose: bool = False) -> SegmentationResult:
         was_training = model.training
         model.eval()
-        half = bool(self.config.half) and self.device.type == "cuda"
-        conf = VAL_CONF if self.config.conf is None else self.config.conf
         box_metrics = DetectionMetrics(len(self.names), self.names)
         mask_metrics = MaskMetrics(len(self.names), self.names)
         confusion = ConfusionMatrix(len(self.names))
-        loss_sum, seconds, images_seen = None, np.zeros(3), 0
         coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
         self.callbacks.run("on_val_start", self)
-        for batch_index, batch in enumerate(self.dataloader):
-            started = time.perf_counter()
-            images = batch.images.to(self.device, non_blocking=True)
-            images = (images.half() if half else images.float()) / 255
-            targets = batch.targets.to(self.device)
-            inferred = time.perf_counter()
-            (decoded, prototypes), raw = model(images)
-            if self.loss is not None:
-                items = self.loss(raw, targets)[1].cpu().numpy()
-                loss_sum = items if loss_sum is None else loss_sum + items
-            suppressed = time.perf_counter()
-            detections = non_max_suppression(
-                decoded, conf, self.config.iou, classes=self.config.classes, agnostic=self.config.agnostic_nms,
-                multi_label=True, max_det=self.config.max_det, num_masks=prototypes.shape[1],
-            )
-            finished = time.perf_counter()
-            seconds += (inferred - started, suppressed - inferred, finished - suppressed)
-            images_seen += len(batch)
-            height, width = images.shape[2:]
+        for batch_index, batch, targets, detections, prototypes, (height, width) in self.inference(model):
             for i, found in enumerate(detections):
                 scored = self._score_image(batch, i, found, prototypes[i], targets[targets[:, 0] == i], (height, width))
                 pred_boxes, scores, classes, gt_boxes, gt_classes, iou, areas, gt_areas = scored
@@ -147,11 +125,8 @@ class SegmentationValidator(DetectionValidator):
         box_summary, mask_summary = box_metrics.compute(), mask_metrics.compute()
         if coco is not None:
             LOGGER.info("COCO JSON (boxes): %s, %s", *coco.write(self.save_dir))
-        speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
-        result = SegmentationResult(
-            box_summary, speed, confusion.matrix, None if loss_sum is None else loss_sum / max(len(self.dataloader), 1),
-            self.save_dir, self.names, seg=mask_summary,
-        )
+        result = SegmentationResult(box_summary, self.speed(), confusion.matrix, self.mean_loss(), self.save_dir,
+                                    self.names, seg=mask_summary)
         LOGGER.info(format_segmentation_table(box_summary, mask_summary, verbose))
         if self.save_dir is not None and self.config.plots:
             self._plot_segmentation_curves(box_summary, mask_summary, confusion)
@@ -282,27 +257,9 @@ def check_polygon_labels(labels: list, yaml_file, split: str) -> None:
 
 def validate_segmentation_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> SegmentationResult:
     """`yolo8 val` for a segmentation model: boxes and masks on the ``split`` of ``data``, plots into runs/segment/valN."""
-    from yolo8.data.build import evaluation_loader, resolve_data
-    from yolo8.data.coco import coco_category_ids
-    from yolo8.engine.device import select_device, use_all_cores
-    from yolo8.engine.run_dir import default_project, increment_run_dir
-
-    use_all_cores()
-    device = select_device(config.device)
-    data = resolve_data(config.data)
-    if data.num_classes != model.num_classes:
-        raise ValueError(f"{data.yaml_file} has {data.num_classes} classes but the model predicts "
-                         f"{model.num_classes}; validate on the dataset the model was trained for.")
-    stride = int(model.stride.max())
-    image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
-    loader = evaluation_loader(data, config, config.split, image_size, config.batch, stride, config.workers)
-    check_polygon_labels(loader.dataset.labels, data.yaml_file, config.split)
-    save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
-                                 config.exist_ok, mkdir=True)
-    inference_model = copy.deepcopy(model).to(device).fuse()
-    category_ids = None if config.single_cls else coco_category_ids(data)
-    result = SegmentationValidator(loader, data.names, config, device, save_dir, callbacks=callbacks,
-                                   category_ids=category_ids)(inference_model, verbose=True)
-    LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image", *result.speed.values())
-    LOGGER.info("Results saved to %s", save_dir)
+    setup = prepare_validation(model, config)
+    check_polygon_labels(setup.loader.dataset.labels, setup.data.yaml_file, config.split)
+    result = SegmentationValidator(setup.loader, setup.data.names, config, setup.device, setup.save_dir,
+                                   callbacks=callbacks, category_ids=setup.category_ids)(setup.model, verbose=True)
+    report_speed_and_location(result)
     return result

@@ -75,37 +75,53 @@ class DetectionValidator:
         self.callbacks = callbacks or Callbacks()
         self.category_ids = category_ids
 
-    @torch.no_grad()
-    def __call__(self, model: nn.Module, verbose: bool = False) -> ValidationResult:
-        was_training = model.training
-        model.eval()
+    def inference(self, model: nn.Module):
+        """Run ``model`` over the loader; yields (batch index, batch, targets on the device, detections, prototypes,
+        input (height, width)) per batch. Detections are NMS rows (n, 6 + nm) in input pixels; prototypes are
+        (B, nm, H/4, W/4) for a segmentation model, else None. Accumulates ``self.seconds`` (preprocess,
+        inference, postprocess), ``self.images_seen`` and, with a loss, ``self.loss_sum``."""
         half = bool(self.config.half) and self.device.type == "cuda"
         conf = VAL_CONF if self.config.conf is None else self.config.conf
-        metrics = DetectionMetrics(len(self.names), self.names)
-        confusion = ConfusionMatrix(len(self.names))
-        loss_sum, seconds, images_seen = None, np.zeros(3), 0
-        coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
-        crowd = CrowdRegions(len(self.names), bool(self.config.single_cls))  # labels/<split>.crowd.json, if any
-        self.callbacks.run("on_val_start", self)
+        self.seconds, self.images_seen, self.loss_sum = np.zeros(3), 0, None
         for batch_index, batch in enumerate(self.dataloader):
             started = time.perf_counter()
             images = batch.images.to(self.device, non_blocking=True)
             images = (images.half() if half else images.float()) / 255
             targets = batch.targets.to(self.device)
             inferred = time.perf_counter()
-            decoded, raw = model(images)
+            output, raw = model(images)
+            decoded, prototypes = output if isinstance(output, tuple) else (output, None)
             if self.loss is not None:
                 items = self.loss(raw, targets)[1].cpu().numpy()
-                loss_sum = items if loss_sum is None else loss_sum + items
+                self.loss_sum = items if self.loss_sum is None else self.loss_sum + items
             suppressed = time.perf_counter()
             detections = non_max_suppression(
                 decoded, conf, self.config.iou, classes=self.config.classes, agnostic=self.config.agnostic_nms,
-                multi_label=True, max_det=self.config.max_det,
+                multi_label=True, max_det=self.config.max_det, num_masks=0 if prototypes is None else prototypes.shape[1],
             )
-            finished = time.perf_counter()
-            seconds += (inferred - started, suppressed - inferred, finished - suppressed)
-            images_seen += len(batch)
-            height, width = images.shape[2:]
+            self.seconds += (inferred - started, suppressed - inferred, time.perf_counter() - suppressed)
+            self.images_seen += len(batch)
+            yield batch_index, batch, targets, detections, prototypes, tuple(images.shape[2:])
+
+    def speed(self) -> dict:
+        """Milliseconds per image of the last run: preprocess, inference, postprocess."""
+        per_image = self.seconds * 1000 / max(self.images_seen, 1)
+        return dict(zip(("preprocess", "inference", "postprocess"), per_image.tolist()))
+
+    def mean_loss(self) -> np.ndarray | None:
+        """The last run's validation loss items averaged over batches (None without a loss)."""
+        return None if self.loss_sum is None else self.loss_sum / max(len(self.dataloader), 1)
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, verbose: bool = False) -> ValidationResult:
+        was_training = model.training
+        model.eval()
+        metrics = DetectionMetrics(len(self.names), self.names)
+        confusion = ConfusionMatrix(len(self.names))
+        coco = CocoJsonRecorder(self.names, self.category_ids) if self.config.save_json and self.save_dir else None
+        crowd = CrowdRegions(len(self.names), bool(self.config.single_cls))  # labels/<split>.crowd.json, if any
+        self.callbacks.run("on_val_start", self)
+        for batch_index, batch, targets, detections, _, (height, width) in self.inference(model):
             for i, found in enumerate(detections):
                 rows = targets[targets[:, 0] == i]
                 gt_boxes = xywh_to_xyxy(denormalize_boxes(rows[:, 2:6], width, height))
@@ -136,11 +152,7 @@ class DetectionValidator:
                         ", ".join(str(file) for file in crowd.files))
         if coco is not None:
             LOGGER.info("COCO JSON: %s, %s", *coco.write(self.save_dir))
-        speed = dict(zip(("preprocess", "inference", "postprocess"), (seconds * 1000 / max(images_seen, 1)).tolist()))
-        result = ValidationResult(
-            summary, speed, confusion.matrix, None if loss_sum is None else loss_sum / max(len(self.dataloader), 1),
-            self.save_dir, self.names,
-        )
+        result = ValidationResult(summary, self.speed(), confusion.matrix, self.mean_loss(), self.save_dir, self.names)
         LOGGER.info(format_table(summary, verbose))
         if self.save_dir is not None and self.config.plots:
             self._plot_curves(summary, confusion)
@@ -209,6 +221,28 @@ def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None
         from yolo8.engine.classify_validator import validate_classification_model
 
         return validate_classification_model(model, config, callbacks)
+    setup = prepare_validation(model, config)
+    result = DetectionValidator(setup.loader, setup.data.names, config, setup.device, setup.save_dir,
+                                callbacks=callbacks, category_ids=setup.category_ids)(setup.model, verbose=True)
+    report_speed_and_location(result)
+    return result
+
+
+@dataclass
+class ValidationSetup:
+    """What a stand-alone validation run needs: device, dataset, letterboxed loader, run directory, the fused
+    copy of the model to run, and the COCO category ids for save_json."""
+
+    device: torch.device
+    data: object
+    loader: object
+    save_dir: Path
+    model: nn.Module
+    category_ids: list[int] | None
+
+
+def prepare_validation(model: nn.Module, config: Config) -> ValidationSetup:
+    """Resolve ``data`` and build everything `yolo8 val` runs on; checks the class counts agree."""
     from yolo8.data.build import evaluation_loader, resolve_data
     from yolo8.data.coco import coco_category_ids
     from yolo8.engine.device import select_device, use_all_cores
@@ -225,11 +259,10 @@ def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None
     loader = evaluation_loader(data, config, config.split, image_size, config.batch, stride, config.workers)
     save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
                                  config.exist_ok, mkdir=True)
-    inference_model = copy.deepcopy(model).to(device).fuse()
     category_ids = None if config.single_cls else coco_category_ids(data)
-    result = DetectionValidator(loader, data.names, config, device, save_dir, callbacks=callbacks,
-                                category_ids=category_ids)(inference_model, verbose=True)
-    LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image",
-                *result.speed.values())
-    LOGGER.info("Results saved to %s", save_dir)
-    return result
+    return ValidationSetup(device, data, loader, save_dir, copy.deepcopy(model).to(device).fuse(), category_ids)
+
+
+def report_speed_and_location(result) -> None:
+    LOGGER.info("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image", *result.speed.values())
+    LOGGER.info("Results saved to %s", result.save_dir)
