@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 PEER_SCRIPT = r"""
 import json, os, sys, time

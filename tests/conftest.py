@@ -56,11 +56,15 @@ def tiny_model_yaml() -> dict:
     return config
 
 
+_LOGGER = logging.getLogger("yolo8")
+_LOGGER_AT_START = (list(_LOGGER.handlers), _LOGGER.propagate, _LOGGER.level)
+
+
 @pytest.fixture(autouse=True)
 def restore_yolo8_logger():
-    """The API attaches a console handler to the "yolo8" logger; give every test the logger as it found it."""
-    logger = logging.getLogger("yolo8")
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    """The API attaches a console handler to the "yolo8" logger (also from module-scoped fixtures, which run
+    before this one); every test starts from the logger as the session found it, so caplog sees records."""
+    handlers, propagate, level = _LOGGER_AT_START
+    _LOGGER.handlers[:], _LOGGER.propagate, _LOGGER.level = list(handlers), propagate, level
     yield
-    logger.handlers[:] = handlers
-    logger.propagate, logger.level = propagate, level
+    _LOGGER.handlers[:], _LOGGER.propagate, _LOGGER.level = list(handlers), propagate, level

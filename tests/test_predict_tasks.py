@@ -25,6 +25,13 @@ SAMPLE = Path(__file__).parents[1] / "yolo8" / "assets" / "shapes1.jpg"
 RED_BGR = (0, 0, 255)
 
 
+
+class SharedList(list):
+    """A list that model copies share: predict runs a copy of the model, the test reads the original."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 class RedMaskModel(nn.Module):
     """A stand-in segmenter (nc=1, nm=1) following the model convention: eval forward on (B, 3, H, W)
     RGB [0, 1] returns ((decoded (B, 4 + 1 + 1, A), prototypes (B, 1, H/4, W/4)), raw).
@@ -173,7 +180,7 @@ class MeanColourClassifier(nn.Module):
         self.names = {0: "red", 1: "green", 2: "blue"}
         self.task = "classify"
         self.register_buffer("stride", torch.tensor([32.0]), persistent=False)
-        self.input_shapes = []
+        self.input_shapes = SharedList()
 
     def forward(self, images):
         self.input_shapes.append(tuple(images.shape))

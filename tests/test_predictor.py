@@ -16,6 +16,13 @@ from yolo8.engine.run_dir import increment_run_dir
 RED_BGR = (0, 0, 255)
 
 
+
+class SharedList(list):
+    """A list that model copies share: predict runs a copy of the model, the test reads the original."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 class RedBoxModel(nn.Module):
     """A stand-in detector: reports one 'star' (class 1, score 0.9) around the pure-red pixels of each image.
 
@@ -29,7 +36,7 @@ class RedBoxModel(nn.Module):
         self.names = {0: "circle", 1: "star"}
         self.task = "detect"
         self.register_buffer("stride", torch.tensor([8.0, 16.0, 32.0]), persistent=False)
-        self.input_shapes = []
+        self.input_shapes = SharedList()
 
     def forward(self, images):
         self.input_shapes.append(tuple(images.shape))
@@ -188,7 +195,7 @@ def test_random_tiny_model_end_to_end(tmp_path):
     model = build_model("yolov8n.yaml", num_classes=3)
     image = np.random.default_rng(0).integers(0, 255, (50, 90, 3), dtype=np.uint8)
     result = predict(model, image, config(tmp_path, imgsz=64, conf=0.0, max_det=7))[0]
-    assert not model.training
+    assert model.training  # predict runs a fused eval-mode copy; the caller's model is left as it was
     assert len(result) == 7
     xyxy = result.boxes.xyxy
     assert (xyxy[:, [0, 2]] >= 0).all() and (xyxy[:, [0, 2]] <= 90).all()

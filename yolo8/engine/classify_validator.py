@@ -9,7 +9,6 @@ and the tick labels overlap, so the counts are written to ``confusion_matrix.csv
 
 from __future__ import annotations
 
-import copy
 import csv
 import logging
 import time
@@ -21,6 +20,7 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.engine.callbacks import Callbacks
+from yolo8.engine.inference import inference_copy
 from yolo8.metrics.classification import (
     ClassificationMetrics, ClassificationResult, ClassificationSummary, format_classification_table, ranked_classes,
 )
@@ -178,9 +178,7 @@ def validate_classification_model(model: nn.Module, config: Config,
     loader = build_classification_loader(split, network_size, config.batch, config.workers)
     save_dir = increment_run_dir(config.project or default_project("classify"), config.name or "val",
                                  config.exist_ok, mkdir=True)
-    inference_model = copy.deepcopy(model).to(device).fuse()
-    half = bool(config.half) and device.type == "cuda"
-    inference_model = inference_model.half() if half else inference_model.float()
+    inference_model = inference_copy(model.float(), device, half=bool(config.half) and device.type == "cuda")
     LOGGER.info("val: %s, %d images in %d classes", split.directory, len(split.image_files), split.num_classes)
     result = ClassificationValidator(loader, split.names, config, device, save_dir,
                                      callbacks=callbacks)(inference_model, verbose=bool(config.verbose))

@@ -27,6 +27,7 @@ from yolo8.data.sources import Frame, load_source
 from yolo8.engine.device import select_device
 from yolo8.engine.predict_steps import TASKS, NmsSettings, output_fields, prepare_image
 from yolo8.engine.predict_writer import ResultWriter, chunks, describe
+from yolo8.engine.inference import inference_copy
 from yolo8.engine.run_dir import default_project, increment_run_dir
 from yolo8.results import Results
 
@@ -77,9 +78,7 @@ class Predictor:
         self.batch_size = batch_size
         self.device = select_device(self.config.device)
         self.half = bool(self.config.half) and self.device.type == "cuda"
-        self.model = model.to(self.device).eval()
-        if self.half:
-            self.model.half()
+        self.model = inference_copy(model, self.device, self.half)
         self.names = dict(getattr(model, "names", {}))
         self.stride = int(torch.as_tensor(model.stride).max())
         self.imgsz = input_size(self.config.imgsz, self.stride)

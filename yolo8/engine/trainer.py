@@ -247,11 +247,12 @@ class Trainer:
         best = self.weights_dir / "best.pt"
         if self.dist.is_main:
             from yolo8.api import load_model
+            from yolo8.engine.inference import inference_copy
             from yolo8.metrics.plots import plot_results
 
             LOGGER.info("\n%d epochs completed. Validating %s...", self.epoch - self.start_epoch + 1, best)
             best_model, _ = load_model(best)
-            self.final_metrics = self.validator(best_model.to(self.device).fuse(), verbose=True)
+            self.final_metrics = self.validator(inference_copy(best_model, self.device), verbose=True)
             if self.config.plots:
                 plot_results(self.save_dir / "results.csv")
             LOGGER.info("Results saved to %s", self.save_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -246,6 +245,7 @@ def prepare_validation(model: nn.Module, config: Config) -> ValidationSetup:
     from yolo8.data.build import evaluation_loader, resolve_data
     from yolo8.data.coco import coco_category_ids
     from yolo8.engine.device import select_device, use_all_cores
+    from yolo8.engine.inference import inference_copy
     from yolo8.engine.run_dir import default_project, increment_run_dir
 
     use_all_cores()
@@ -260,7 +260,8 @@ def prepare_validation(model: nn.Module, config: Config) -> ValidationSetup:
     save_dir = increment_run_dir(config.project or default_project(model.task), config.name or "val",
                                  config.exist_ok, mkdir=True)
     category_ids = None if config.single_cls else coco_category_ids(data)
-    return ValidationSetup(device, data, loader, save_dir, copy.deepcopy(model).to(device).fuse(), category_ids)
+    half = bool(config.half) and device.type == "cuda"
+    return ValidationSetup(device, data, loader, save_dir, inference_copy(model, device, half), category_ids)
 
 
 def report_speed_and_location(result) -> None:
