@@ -15,8 +15,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-Array = "torch.Tensor | np.ndarray"
-
 
 def _empty_like(boxes):
     return boxes.clone() if isinstance(boxes, torch.Tensor) else np.array(boxes, copy=True)
@@ -48,14 +46,6 @@ def xyxy_to_ltwh(boxes):
     out = _empty_like(boxes)
     out[..., 2] = boxes[..., 2] - boxes[..., 0]
     out[..., 3] = boxes[..., 3] - boxes[..., 1]
-    return out
-
-
-def ltwh_to_xyxy(boxes):
-    """boxes (…, 4) ltwh (COCO bbox) -> (…, 4) xyxy, same units."""
-    out = _empty_like(boxes)
-    out[..., 2] = boxes[..., 0] + boxes[..., 2]
-    out[..., 3] = boxes[..., 1] + boxes[..., 3]
     return out
 
 
