@@ -105,7 +105,8 @@ def model_to_checkpoint(model, train_args: dict | None = None, **extra) -> dict:
 
     ``extra`` keys (epoch, optimizer state, metrics, …) are stored as given and must be plain types.
     """
-    state_dict = {name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()}
+    # contiguous: a model trained in channels-last layout is stored in the plain layout every reader expects
+    state_dict = {name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()}
     return {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
