@@ -12,7 +12,7 @@ letterboxed input size, so its mask mAP differs slightly from this COCO-style fi
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -165,44 +165,13 @@ class SegmentationValidator(DetectionValidator):
             shown = found[found[:, 4] >= PLOT_CONF].float()
             pred_masks.append(masks_from_prototypes(prototypes[i], shown[:, 6:], shown[:, :4], (height, width)).cpu())
             pred_classes.append(shown[:, 5].long().cpu())
-        labelled = replace(batch, images=tint_masks(batch.images, label_masks, label_classes))
-        predicted = replace(batch, images=tint_masks(batch.images, pred_masks, pred_classes))
-        self._plot_batch_pair(labelled, predicted, detections, batch_index)
-
-    def _plot_batch_pair(self, labelled, predicted, detections, batch_index: int) -> None:
-        """The detection validator's batch plots, labels drawn on ``labelled``, predictions on ``predicted``."""
-        from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
-
-        height, width = labelled.images.shape[2:]
-        plot_image_batch(
-            labelled.images, *targets_to_pixel_boxes(labelled.targets.numpy(), height, width),
-            self.save_dir / f"val_batch{batch_index}_labels.jpg", paths=labelled.paths, names=self.names,
-        )
-        # per-image (n, 6+) detections -> one (M, 7) array: batch index, x1, y1, x2, y2, conf, class
-        rows = [torch.cat((torch.full((len(d), 1), i, dtype=d.dtype, device=d.device), d[:, :6]), 1)
-                for i, d in enumerate(detections)]
-        predictions = torch.cat(rows).float().cpu().numpy()
-        plot_image_batch(
-            predicted.images, predictions[:, 1:5], predictions[:, 6], predictions[:, 0],
-            self.save_dir / f"val_batch{batch_index}_pred.jpg", confidences=predictions[:, 5],
-            paths=predicted.paths, names=self.names, conf_threshold=PLOT_CONF,
-        )
+        self._plot_batch(batch, detections, batch_index, label_images=tint_masks(batch.images, label_masks, label_classes),
+                         prediction_images=tint_masks(batch.images, pred_masks, pred_classes))
 
     def _plot_segmentation_curves(self, box: DetectionSummary, seg: DetectionSummary, confusion) -> None:
         """BoxPR_curve.png, MaskF1_curve.png, … (as YOLOv8 names a segmenter's curves) and the box confusion matrices."""
-        from yolo8.metrics.plots import plot_confusion_matrix, plot_metric_curve, plot_pr_curve
-
-        for summary, prefix in ((box, "Box"), (seg, "Mask")):
-            classes = summary.curve_classes.astype(int)
-            plot_pr_curve(summary.recall_points, summary.pr_curve, summary.ap50_per_class[classes], self.names,
-                          self.save_dir / f"{prefix}PR_curve.png", class_ids=classes)
-            for curve, label, short in ((summary.f1_curve, "F1", "F1"), (summary.precision_curve, "Precision", "P"),
-                                        (summary.recall_curve, "Recall", "R")):
-                plot_metric_curve(summary.confidence_points, curve, self.names,
-                                  self.save_dir / f"{prefix}{short}_curve.png", ylabel=label, class_ids=classes)
-        for normalize in (False, True):
-            name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
-            plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+        self._plot_curves(box, confusion, prefix="Box")
+        self._plot_curves(seg, None, prefix="Mask")
 
 
 def tint_masks(images: torch.Tensor, masks: list, classes: list, opacity: float = 0.5) -> torch.Tensor:

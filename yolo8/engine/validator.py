@@ -159,39 +159,43 @@ class DetectionValidator:
         model.train(was_training)
         return result
 
-    def _plot_batch(self, batch, detections, batch_index: int) -> None:
+    def _plot_batch(self, batch, detections, batch_index: int, label_images=None, prediction_images=None) -> None:
+        """val_batchN_labels.jpg and val_batchN_pred.jpg; ``label_images`` / ``prediction_images`` replace the
+        batch images under the labels / predictions (the segmentation validator passes mask-tinted copies)."""
         from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
 
         height, width = batch.images.shape[2:]
         targets = batch.targets.numpy()
         plot_image_batch(
-            batch.images, *targets_to_pixel_boxes(targets, height, width),
+            batch.images if label_images is None else label_images, *targets_to_pixel_boxes(targets, height, width),
             self.save_dir / f"val_batch{batch_index}_labels.jpg", paths=batch.paths, names=self.names,
         )
-        # per-image (n, 6) detections -> one (M, 7) array: batch index, x1, y1, x2, y2, conf, class
+        # per-image (n, 6+) detections -> one (M, 7) array: batch index, x1, y1, x2, y2, conf, class
         rows = [torch.cat((torch.full((len(d), 1), i, dtype=d.dtype, device=d.device), d[:, :6]), 1)
                 for i, d in enumerate(detections)]
         predictions = torch.cat(rows).float().cpu().numpy()
         plot_image_batch(
-            batch.images, predictions[:, 1:5], predictions[:, 6], predictions[:, 0],
-            self.save_dir / f"val_batch{batch_index}_pred.jpg", confidences=predictions[:, 5], paths=batch.paths,
-            names=self.names,
+            batch.images if prediction_images is None else prediction_images, predictions[:, 1:5],
+            predictions[:, 6], predictions[:, 0], self.save_dir / f"val_batch{batch_index}_pred.jpg",
+            confidences=predictions[:, 5], paths=batch.paths, names=self.names,
         )
 
-    def _plot_curves(self, summary: DetectionSummary, confusion: ConfusionMatrix) -> None:
+    def _plot_curves(self, summary: DetectionSummary, confusion: ConfusionMatrix | None, prefix: str = "") -> None:
+        """PR, F1, P and R curves named as YOLOv8 names them (``{prefix}PR_curve.png``, ``{prefix}F1_curve.png``, …),
+        and the confusion matrices when ``confusion`` is given."""
         from yolo8.metrics.plots import plot_confusion_matrix, plot_metric_curve, plot_pr_curve
 
         classes = summary.curve_classes.astype(int)
         plot_pr_curve(summary.recall_points, summary.pr_curve, summary.ap50_per_class[classes], self.names,
-                      self.save_dir / "PR_curve.png", class_ids=classes)
-        # file names as YOLOv8 writes them: F1_curve.png, P_curve.png, R_curve.png
-        for curve, label, prefix in ((summary.f1_curve, "F1", "F1"), (summary.precision_curve, "Precision", "P"),
-                                     (summary.recall_curve, "Recall", "R")):
-            plot_metric_curve(summary.confidence_points, curve, self.names, self.save_dir / f"{prefix}_curve.png",
-                              ylabel=label, class_ids=classes)
-        for normalize in (False, True):
-            name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
-            plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+                      self.save_dir / f"{prefix}PR_curve.png", class_ids=classes)
+        for curve, label, short in ((summary.f1_curve, "F1", "F1"), (summary.precision_curve, "Precision", "P"),
+                                    (summary.recall_curve, "Recall", "R")):
+            plot_metric_curve(summary.confidence_points, curve, self.names,
+                              self.save_dir / f"{prefix}{short}_curve.png", ylabel=label, class_ids=classes)
+        if confusion is not None:
+            for normalize in (False, True):
+                name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
+                plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
 
 
 def format_table(summary: DetectionSummary, per_class: bool) -> str:
