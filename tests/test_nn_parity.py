@@ -20,14 +20,7 @@ from yolo8.nn.model import build_model
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def recording_thread_count():
-    """The reference was recorded with 2 torch threads; with 1 thread the fp32 summation order of some
-    convolutions differs and 2 of 176,400 outputs move by ~5e-4 (README: max 0.002 on boxes up to 657 px)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("recording_thread_count")
 
 
 @pytest.fixture(scope="module")

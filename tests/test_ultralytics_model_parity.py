@@ -24,13 +24,7 @@ CASES = {  # stem -> (input prefix, input side, reference arrays)
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def recording_thread_count():
-    """The reference outputs were recorded with 2 torch threads (fp32 summation order; see the fixtures README)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("recording_thread_count")
 
 
 @pytest.fixture(scope="module")
