@@ -226,8 +226,3 @@ def test_annotations_round_trip_and_select():
     _, _, kept_segments = kept.to_normalized(200, 100)
     assert kept.classes.tolist() == [0, 2] and len(kept_segments) == 2
     np.testing.assert_allclose(kept_segments[1], segments[2], atol=1e-6)
-
-
-def test_copy_paste_is_refused_until_implemented():
-    with pytest.raises(ValueError, match="copy_paste"):
-        Augmentation(**{**Augmentation.none().__dict__, "copy_paste": 0.5})

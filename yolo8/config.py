@@ -207,7 +207,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("fliplr", 0.5, _parse_float, (T,), "probability of a horizontal flip"),
     Option("mosaic", 1.0, _parse_float, (T,), "probability of a 4-image mosaic"),
     Option("mixup", 0.0, _parse_float, (T,), "probability of mixup"),
-    Option("copy_paste", 0.0, _parse_float, (T,), "probability of copy-paste (segment)"),
+    Option("copy_paste", 0.0, _parse_float, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

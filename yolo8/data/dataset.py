@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,10 +14,15 @@ from yolo8.data.imageio import read_image
 from yolo8.data.labels import ImageLabels
 from yolo8.data.transforms.annotations import Annotations
 from yolo8.data.transforms.compose import Augmentation, bgr_to_chw_rgb, colour_and_flips
+from yolo8.data.transforms.copy_paste import copy_paste
 from yolo8.data.transforms.geometric import random_affine
 from yolo8.data.transforms.letterbox import LetterboxInfo, letterbox, rect_batch_shapes, resize_long_side
 from yolo8.data.transforms.mixup import mixup
 from yolo8.data.transforms.mosaic import mosaic4
+
+
+class CopyPasteWithoutPolygonsWarning(UserWarning):
+    """copy_paste > 0 on a dataset whose labels are boxes only: nothing can be pasted."""
 
 
 @dataclass
@@ -101,6 +107,10 @@ class YOLODataset(torch.utils.data.Dataset):
             shapes = np.array([label.shape for label in self.labels])
             order, self.batch_index, self.batch_shapes = rect_batch_shapes(shapes, image_size, batch_size, stride, pad)
             self.labels = [self.labels[i] for i in order]
+        if augment and augmentation.copy_paste and not any(label.segments for label in self.labels):
+            warnings.warn(f"copy_paste={augmentation.copy_paste} does nothing here: copy-paste cuts objects along "
+                          f"their polygons and these labels (e.g. {self.labels[0].image_file}) are boxes only",
+                          CopyPasteWithoutPolygonsWarning, stacklevel=2)
         self._mosaic_enabled = torch.ones(1, dtype=torch.uint8).share_memory_()
         self._buffer_size = min(len(self.labels), batch_size * 8, 1000) if augment else 0
         self._buffer: OrderedDict[int, _LoadedImage] = OrderedDict()
@@ -198,15 +208,17 @@ class YOLODataset(torch.utils.data.Dataset):
             use_mosaic = self._rng.random() < gains.mosaic and self.mosaic_enabled and not self.rect
             if use_mosaic:
                 image, annotations, loaded = self._mosaic(index)
-                if self._rng.random() < gains.mixup:
-                    other_image, other_annotations, _ = self._mosaic(int(self._rng.integers(len(self.labels))))
-                    image, annotations = mixup(image, annotations, other_image, other_annotations, self._rng)
             else:
                 image, annotations, loaded, _ = self._letterboxed(index)
                 image, annotations = random_affine(
                     image, annotations, self._rng,
                     gains.degrees, gains.translate, gains.scale, gains.shear, gains.perspective,
                 )
+            if gains.copy_paste and self.mosaic_enabled:  # closing mosaic closes copy-paste too, as in YOLOv8
+                image, annotations = copy_paste(image, annotations, gains.copy_paste, self._rng)
+            if use_mosaic and self._rng.random() < gains.mixup:
+                other_image, other_annotations, _ = self._mosaic(int(self._rng.integers(len(self.labels))))
+                image, annotations = mixup(image, annotations, other_image, other_annotations, self._rng)
             image, annotations = colour_and_flips(image, annotations, self._rng, gains)
         height, width = image.shape[:2]
         classes, boxes, segments = annotations.to_normalized(width, height)

@@ -23,7 +23,7 @@ class Augmentation:
         hsv_h, hsv_s, hsv_v: HSV gain ranges (fractions).
         fliplr, flipud: flip probabilities.
         mixup: probability of blending with a second mosaic.
-        copy_paste: segment copy-paste probability; not implemented yet, must be 0.
+        copy_paste: fraction of objects pasted again, mirrored (needs polygon labels; see ``copy_paste``).
     """
 
     mosaic: float
@@ -50,10 +50,6 @@ class Augmentation:
             value = getattr(self, field.name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"Augmentation.{field.name}={value!r}: expected a number >= 0")
-        if self.copy_paste:
-            raise ValueError(
-                f"Augmentation.copy_paste={self.copy_paste}: copy-paste is not implemented yet; set copy_paste=0"
-            )
 
 
 def colour_and_flips(
