@@ -1,6 +1,7 @@
 """Seconds per training epoch and per validation pass: yolov8n from scratch, 320 px, batch 16, on the CPU.
 
     python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--peer /path/to/ultralytics/venv/bin/python]
+                                    [--set KEY=VALUE ...]
 
 Data defaults to the built-in dataset at 400 train / 100 val images (the size of the issue's benchmark).
 Epoch times are medians over epochs after the first (the first pays for start-up). With ``--peer``, the
@@ -38,7 +39,7 @@ print("TIMES " + json.dumps(marks))
 """
 
 
-def time_ours(data: str, epochs: int, project: str) -> dict:
+def time_ours(data: str, epochs: int, project: str, overrides: dict | None = None) -> dict:
     from yolo8 import YOLO
 
     marks, started = {"train": [], "val": []}, {}
@@ -47,7 +48,8 @@ def time_ours(data: str, epochs: int, project: str) -> dict:
     model.add_callback("on_train_epoch_end", lambda t: marks["train"].append(time.perf_counter() - started["train"]))
     model.add_callback("on_val_start", lambda v: started.__setitem__("val", time.perf_counter()))
     model.add_callback("on_val_end", lambda v: marks["val"].append(time.perf_counter() - started["val"]))
-    model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, project=project, name="bench", plots=False)
+    model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, project=project, name="bench", plots=False,
+                **(overrides or {}))
     return marks
 
 
@@ -69,13 +71,18 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="dataset YAML (default: built-in, 400/100 images)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--peer", default=None, help="python of a venv with ultralytics installed")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a training setting for our run only, e.g. --set fuse_bn_silu=False")
     args = parser.parse_args()
+    from yolo8.config import Config
+
+    overrides = Config(dict(item.split("=", 1) for item in args.set)).overrides
     if args.data is None:
         from yolo8.data.synthetic import builtin_dataset
 
         args.data = str(builtin_dataset(train_images=400, val_images=100, image_size=320))
     with tempfile.TemporaryDirectory() as project:
-        ours = time_ours(args.data, args.epochs, project)
+        ours = time_ours(args.data, args.epochs, project, overrides)
         print(f"yolo8:        {steady(ours['train']):.2f} s/epoch train + {steady(ours['val']):.2f} s val "
               f"(epochs: {', '.join(f'{t:.1f}' for t in ours['train'])})")
         if args.peer:
