@@ -216,9 +216,10 @@ DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
 # `yolo8 train` with no data trains on the built-in dataset (256 images). These settings make that a job of a
 # few minutes on a laptop CPU that still ends with a visible mAP: 320 px, and an optimizer step per batch
 # (nbs = batch) with a short warm-up, because a 15-epoch run at nbs 64 would take only ~60 steps, all warm-up.
+# AdamW at 0.002 rather than the auto rule's 0.00083 (nc = 8): in 240 steps it reaches mAP50 0.25 instead of 0.09.
 # They apply only when the user left both `data` and the key unset.
 BUILTIN_DATASET_DEFAULTS: dict[str, Any] = {"epochs": 15, "imgsz": 320, "nbs": 16, "warmup_epochs": 1,
-                                            "close_mosaic": 3}
+                                            "close_mosaic": 3, "optimizer": "AdamW", "lr0": 0.002}
 
 # YOLOv8's Python API does not write prediction images unless asked; its command line does.
 PYTHON_PREDICT_DEFAULTS: dict[str, Any] = {"save": False}
