@@ -71,6 +71,15 @@ def test_centred_object_and_boxes_only_labels_are_left_alone():
     assert copy_paste(image, boxes_only, 1.0, np.random.default_rng(0))[1] is boxes_only
 
 
+def test_object_whose_polygon_was_clipped_away_is_not_pasted():
+    image, annotations = scene([((10, 20, 40, 60), RED), ((50, 20, 60, 30), BLUE)])
+    emptied = annotations.select(np.array([True, True]))
+    emptied = Annotations(emptied.classes, emptied.boxes, emptied.points[:4], emptied.owners[:4], True)
+    pasted_image, pasted = copy_paste(image, emptied, 1.0, np.random.default_rng(0))
+    assert pasted.classes.tolist() == [0, 1, 0]
+    assert (pasted_image[20:30, 140:150] == GREY).all()
+
+
 def test_fraction_sets_how_many_objects_are_tried():
     objects = [((x, 10, x + 8, 18), RED) for x in range(2, 90, 11)]  # 8 objects, all on the left half
     image, annotations = scene(objects)

@@ -41,10 +41,11 @@ def copy_paste(image: np.ndarray, annotations: Annotations, fraction: float,
     if count == 0 or not annotations.has_segments:
         return image, annotations
     mirrored_image, mirrored = flip_horizontal(image, annotations)
+    has_area = np.bincount(annotations.owners, minlength=len(annotations)) >= 3  # clipping can empty a polygon
     boxes = annotations.boxes
     pasted = []
     for index in rng.choice(len(annotations), size=count, replace=False):
-        if (covered_fraction(mirrored.boxes[index], boxes) < MAX_COVERED).all():
+        if has_area[index] and (covered_fraction(mirrored.boxes[index], boxes) < MAX_COVERED).all():
             pasted.append(index)
             boxes = np.concatenate([boxes, mirrored.boxes[index: index + 1]])
     if not pasted:
