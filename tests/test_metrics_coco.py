@@ -51,11 +51,29 @@ def ours(images, num_classes, as_torch=False):
 def assert_agrees(images, num_classes, as_torch=False):
     reference = pycocotools_eval(images, num_classes)
     summary = ours(images, num_classes, as_torch)
-    got = [summary.map, summary.map50, summary.map75, summary.map_small, summary.map_medium, summary.map_large]
-    np.testing.assert_allclose(got, reference.stats[:6], atol=1e-4)
+    np.testing.assert_allclose(twelve_stats(summary), reference.stats, atol=1e-4)
     # The whole precision table (T, R, K, A) at maxDets 100, not only its means.
     np.testing.assert_allclose(summary.coco_precision, reference.eval["precision"][..., -1], atol=1e-9)
     return summary, reference
+
+
+def twelve_stats(summary):
+    """COCOeval.stats order: AP, AP50, AP75, AP small / medium / large, AR1, AR10, AR100, AR small / medium / large."""
+    return [summary.map, summary.map50, summary.map75, summary.map_small, summary.map_medium, summary.map_large,
+            summary.ar1, summary.ar10, summary.ar100, summary.ar_small, summary.ar_medium, summary.ar_large]
+
+
+def assert_recall_table_agrees(images, num_classes):
+    """The whole recall table per detection limit: ours (M, T, K, A) against COCOeval's (T, K, A, M)."""
+    reference = pycocotools_eval(images, num_classes)
+    metrics = DetectionMetrics(num_classes, {k: str(k) for k in range(num_classes)})
+    for image in images:
+        metrics.update(*(image[key] for key in ("pred_boxes", "pred_scores", "pred_classes", "gt_boxes",
+                                                "gt_classes", "gt_iscrowd")), image_id=image["image_id"])
+    tables = metrics.coco_tables()
+    assert tables.max_dets_values == (1, 10, 100)
+    np.testing.assert_allclose(tables.recall_at_max_dets, reference.eval["recall"].transpose(3, 0, 1, 2), atol=1e-12)
+    np.testing.assert_array_equal(tables.recall_at_max_dets[-1], tables.recall)
 
 
 def random_boxes(rng, count, size_range=(2.0, 200.0), canvas=300.0):
@@ -92,6 +110,8 @@ def test_random_cases_match_pycocotools(seed):
         images[0]["pred_boxes"], images[0]["pred_scores"] = random_boxes(rng, 1), np.array([0.5])
         images[0]["pred_classes"] = np.array([0])
     assert_agrees(images, num_classes, as_torch=seed % 2 == 0)
+    if seed % 5 == 0:
+        assert_recall_table_agrees(images, num_classes)
 
 
 def image(pred_boxes, pred_scores, pred_classes, gt_boxes, gt_classes, gt_iscrowd=None, image_id=0):
@@ -125,6 +145,7 @@ def test_crafted_edge_cases_match_pycocotools():
         image([[50, 50, 90, 90]], [0.5], [4], [[0, 0, 20, 20]], [4], image_id=6),
     ]
     summary, reference = assert_agrees(images, num_classes=6)
+    assert_recall_table_agrees(images, num_classes=6)
     assert summary.ap_per_class[5] != summary.ap_per_class[5]  # class 5: no gt and no detections -> NaN
     assert reference.eval["precision"][0, 0, 5, 0, -1] == -1
 
@@ -163,3 +184,41 @@ def test_crowd_only_class_is_excluded_and_its_detections_ignored():
     labelled = image([[0, 0, 10, 10], [200, 200, 220, 220]], [0.9, 0.8], [0, 0],
                      [[0, 0, 100, 100], [200, 200, 220, 220]], [0, 0], [True, False])
     assert ours([labelled], 1).map == pytest.approx(1.0, abs=1e-12)  # the detection inside the crowd is neither TP nor FP
+
+
+def test_average_recall_by_detection_limit_hand_computed():
+    # Two ground truths of class 0 (medium, 40x40). Detections by score: a miss, one exact hit, eleven
+    # misses, then the second exact hit (rank 13). AR1 = 0 (the top detection misses), AR10 = 1/2
+    # (first hit at rank 1), AR100 = 1 (second hit at rank 13 < 100).
+    truths = [[0, 0, 40, 40], [100, 100, 140, 140]]
+    misses = [[200 + 3 * i, 200, 240 + 3 * i, 240] for i in range(12)]
+    boxes = [misses[0], truths[0]] + misses[1:] + [truths[1]]
+    scores = np.linspace(0.99, 0.5, len(boxes))
+    images = [image(boxes, scores, [0] * len(boxes), truths, [0, 0])]
+    summary, _ = assert_agrees(images, num_classes=1)
+    assert (summary.ar1, summary.ar10, summary.ar100) == (0.0, 0.5, 1.0)
+    assert (summary.ar_small, summary.ar_medium, summary.ar_large) == (-1.0, 1.0, -1.0)
+    assert summary.as_dict()["ar10"] == 0.5
+
+
+def test_average_recall_averages_over_thresholds_and_classes():
+    # Class 0: one detection at IoU 0.72 (found at thresholds 0.50..0.70: 5 of 10) -> 0.5.
+    # Class 1: two ground truths, one found exactly -> 0.5 at every threshold; class 2 has no ground truth.
+    images = [image([[0, 0, 100, 72], [300, 300, 340, 340], [500, 500, 510, 510]], [0.9, 0.8, 0.7], [0, 1, 2],
+                    [[0, 0, 100, 100], [300, 300, 340, 340], [400, 0, 410, 10]], [0, 1, 1])]
+    summary, _ = assert_agrees(images, num_classes=3)
+    assert summary.ar100 == pytest.approx(0.5, abs=1e-12) and summary.ar1 == pytest.approx(0.5, abs=1e-12)
+    # small: only class 1's 10x10 ground truth (missed) -> 0; medium: class 1's found 40x40 -> 1; large: class 0 -> 0.5.
+    assert (summary.ar_small, summary.ar_medium) == (0.0, 1.0)
+    assert summary.ar_large == pytest.approx(0.5, abs=1e-12)
+
+
+def test_validator_table_prints_average_recall_line():
+    from yolo8.engine.validator import format_table
+
+    truths = [[0, 0, 40, 40], [100, 100, 140, 140]]
+    boxes = [[200, 200, 240, 240], truths[0], truths[1]]
+    summary = ours([image(boxes, [0.9, 0.8, 0.7], [0, 0, 0], truths, [0, 0])], num_classes=1)
+    lines = format_table(summary, per_class=True).splitlines()
+    assert lines[-1] == "COCO AR1 0.0000  AR10 1.0000  AR100 1.0000  small -1.0000  medium 1.0000  large -1.0000"
+    assert lines[-2].startswith("COCO mAP50-95 ")

@@ -161,11 +161,13 @@ def test_mask_ap_equals_cocoeval_segm(seed):
     images = random_case(seed)
     evaluator = cocoeval_segm(images, 3)
     summary = ours(images, 3).compute()
-    expected = evaluator.stats
-    got = [summary.map, summary.map50, summary.map75, summary.map_small, summary.map_medium, summary.map_large]
-    np.testing.assert_allclose(got, expected[:6], atol=1e-4)
+    got = [summary.map, summary.map50, summary.map75, summary.map_small, summary.map_medium, summary.map_large,
+           summary.ar1, summary.ar10, summary.ar100, summary.ar_small, summary.ar_medium, summary.ar_large]
+    np.testing.assert_allclose(got, evaluator.stats, atol=1e-4)  # all 12: six AP then six AR
     precision = evaluator.eval["precision"][:, :, :, :, 2]  # (T, R, K, A) at maxDets 100
     np.testing.assert_allclose(summary.coco_precision, precision, atol=1e-4)
+    recall = evaluator.eval["recall"].transpose(3, 0, 1, 2)  # (T, K, A, M) -> (M, T, K, A)
+    np.testing.assert_allclose(ours(images, 3).coco_tables().recall_at_max_dets, recall, atol=1e-4)
 
 
 # --- the validator end to end -------------------------------------------------------------------------
@@ -272,7 +274,13 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
     assert (seg.map_medium, seg.map_large) == (-1.0, -1.0)
     assert result.fitness == pytest.approx(1.0 + 0.75)
     assert result.results_dict["metrics/mAP50-95(M)"] == pytest.approx(0.75)
-    header = next(line for line in caplog.messages if "Mask(P" in line).splitlines()[0].split()
+    table = next(line for line in caplog.messages if "Mask(P" in line).splitlines()
+    header = table[0].split()
+    # a second COCO line per kind: AR1 AR10 AR100 small medium large; each triangle's miss outranks its
+    # hit in the image, so mask AR1 = (rectangles 1 + triangles 0) / 2 while AR10 finds every hit
+    assert "COCO box AR1 1.0000  AR10 1.0000  AR100 1.0000  small 1.0000  medium -1.0000  large -1.0000" in table
+    assert "COCO mask AR1 0.5000  AR10 1.0000  AR100 1.0000  small 1.0000  medium -1.0000  large -1.0000" in table
+    assert (seg.ar1, seg.ar10, seg.ar100, seg.ar_small) == (0.5, 1.0, 1.0, 1.0)
     assert header == ["Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)",
                       "Mask(P", "R", "mAP50", "mAP50-95)"]
     saved = {path.name for path in result.save_dir.iterdir()}

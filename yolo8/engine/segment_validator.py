@@ -207,6 +207,8 @@ def format_segmentation_table(box: DetectionSummary, seg: DetectionSummary, per_
             lines.append(f"COCO {name} mAP50-95 {summary.map:.4f}  mAP50 {summary.map50:.4f}  mAP75 "
                          f"{summary.map75:.4f}  small {summary.map_small:.4f}  medium {summary.map_medium:.4f}  "
                          f"large {summary.map_large:.4f}")
+            lines.append(f"COCO {name} AR1 {summary.ar1:.4f}  AR10 {summary.ar10:.4f}  AR100 {summary.ar100:.4f}  "
+                         f"small {summary.ar_small:.4f}  medium {summary.ar_medium:.4f}  large {summary.ar_large:.4f}")
     return "\n".join(lines)
 
 

@@ -211,6 +211,8 @@ def format_table(summary: DetectionSummary, per_class: bool) -> str:
                                     summary.recall_per_class[c], summary.ap50_per_class[c], summary.ap_per_class[c]))
         lines.append(f"COCO mAP50-95 {summary.map:.4f}  mAP50 {summary.map50:.4f}  mAP75 {summary.map75:.4f}  "
                      f"small {summary.map_small:.4f}  medium {summary.map_medium:.4f}  large {summary.map_large:.4f}")
+        lines.append(f"COCO AR1 {summary.ar1:.4f}  AR10 {summary.ar10:.4f}  AR100 {summary.ar100:.4f}  "
+                     f"small {summary.ar_small:.4f}  medium {summary.ar_medium:.4f}  large {summary.ar_large:.4f}")
     return "\n".join(lines)
 
 

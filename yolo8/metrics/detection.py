@@ -25,6 +25,10 @@ class DetectionSummary:
 
     COCO values (mAP over IoU 0.50:0.95 unless named otherwise, 101-point, maxDets 100) are -1 when
     undefined (no non-ignored ground truth in that area range), exactly as COCOeval reports them.
+    Average recall (mean over IoU 0.50:0.95 and classes with ground truth, -1 likewise): ``ar1``,
+    ``ar10``, ``ar100`` keep the top 1 / 10 / ``max_dets`` detections per (image, class) (COCO's
+    AR@1, AR@10, AR@100 at the default max_dets 100), all areas; ``ar_small``, ``ar_medium``,
+    ``ar_large`` at ``max_dets``. Together with the six AP values they are COCOeval's 12 stats.
     Per-class arrays are NaN for classes without ground truth, except ``maps`` which, like YOLOv8,
     holds the overall ``map`` for those classes.
 
@@ -44,6 +48,12 @@ class DetectionSummary:
     map_small: float
     map_medium: float
     map_large: float
+    ar1: float
+    ar10: float
+    ar100: float
+    ar_small: float
+    ar_medium: float
+    ar_large: float
     fitness: float
     precision: float
     recall: float
@@ -69,9 +79,9 @@ class DetectionSummary:
     coco_precision: np.ndarray = field(repr=False)
 
     def as_dict(self):
-        """The scalar results, by name: {"precision", "recall", "map50", "map75", "map", ...: float}."""
+        """The scalar results, by name: {"precision", "recall", "map50", "map75", "map", "ar100", ...: float}."""
         keys = ("precision", "recall", "f1", "map50", "map75", "map", "map_small", "map_medium", "map_large",
-                "fitness", "best_confidence")
+                "ar1", "ar10", "ar100", "ar_small", "ar_medium", "ar_large", "fitness", "best_confidence")
         return {key: float(getattr(self, key)) for key in keys}
 
 
@@ -193,6 +203,7 @@ class DetectionMetrics:
             map_small=mean_valid(precision[:, :, :, tables.area_names.index("small")]),
             map_medium=mean_valid(precision[:, :, :, tables.area_names.index("medium")]),
             map_large=mean_valid(precision[:, :, :, tables.area_names.index("large")]),
+            **self._average_recalls(tables),
             fitness=0.1 * max(map50, 0.0) + 0.9 * max(summary_map, 0.0),
             maps=maps,
             ap_per_class=ap_per_class,
@@ -203,6 +214,19 @@ class DetectionMetrics:
             names=self.names,
             coco_precision=precision,
             **curves,
+        )
+
+    @staticmethod
+    def _average_recalls(tables: CocoTables):
+        """COCO's six AR values from ``tables.recall_at_max_dets`` (M, T, K, A), limits (1, 10, max_dets)."""
+        recall, area = tables.recall_at_max_dets, tables.area_names.index
+        return dict(
+            ar1=mean_valid(recall[0, :, :, area("all")]),
+            ar10=mean_valid(recall[1, :, :, area("all")]),
+            ar100=mean_valid(recall[2, :, :, area("all")]),
+            ar_small=mean_valid(recall[2, :, :, area("small")]),
+            ar_medium=mean_valid(recall[2, :, :, area("medium")]),
+            ar_large=mean_valid(recall[2, :, :, area("large")]),
         )
 
     def _yolo_curves(self, tables: CocoTables, classes):

@@ -25,6 +25,9 @@ class CocoTables:
 
     precision: ndarray[T, R, K, A], interpolated precision; -1 for (category, area) without ground truth.
     recall: ndarray[T, K, A], final recall; -1 likewise.
+    recall_at_max_dets: ndarray[M, T, K, A], recall when only the top ``max_dets_values[m]`` detections
+        per (image, category) are kept (from the same matching); -1 likewise. Its last slice is ``recall``.
+    max_dets_values: the M detection limits, (1, 10, max_dets) (COCO's maxDets [1, 10, 100]).
     num_gt: ndarray[K, A] int64, non-ignored ground truths per category and area range.
     ranked_scores: ndarray[D] scores of the kept detections, sorted by (class, descending score).
     ranked_classes: ndarray[D] int64 classes in that order.
@@ -34,6 +37,8 @@ class CocoTables:
 
     precision: np.ndarray
     recall: np.ndarray
+    recall_at_max_dets: np.ndarray
+    max_dets_values: tuple
     num_gt: np.ndarray
     ranked_scores: np.ndarray
     ranked_classes: np.ndarray
@@ -126,10 +131,14 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
         )
         precision[:, :, k, areas] = class_precision.reshape(len(areas), num_thresholds, -1).transpose(1, 2, 0)
         recall[:, k, areas] = class_recall.reshape(len(areas), num_thresholds).T  # (a*T) -> (T, a)
+    max_dets_values = (1, 10, max_dets)
+    recall_at_max_dets = recall_by_max_dets(true_positive, rank, det_classes, num_gt, max_dets_values)
     all_index = area_names.index("all")
     return CocoTables(
         precision=precision,
         recall=recall,
+        recall_at_max_dets=recall_at_max_dets,
+        max_dets_values=max_dets_values,
         num_gt=num_gt,
         ranked_scores=det_scores,
         ranked_classes=det_classes,
@@ -137,6 +146,33 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
         ranked_false_positive=false_positive[all_index],
         area_names=area_names,
     )
+
+
+def recall_by_max_dets(true_positive, rank, det_classes, num_gt, max_dets_values):
+    """Recall per detection limit from one matching (greedy matching in score order makes the matches
+    of a detection independent of the lower-scored ones, so truncating afterwards equals re-matching).
+
+    Args:
+        true_positive (ndarray[A, T, N] bool): matched to a non-ignored ground truth.
+        rank (ndarray[N] int64): each detection's score rank within its (image, class).
+        det_classes (ndarray[N] int64), num_gt (ndarray[K, A]): non-ignored ground truths.
+        max_dets_values: the M limits; a detection counts under limit m when rank < m.
+
+    Returns:
+        ndarray[M, T, K, A]: true positives with rank < m over num_gt; -1 where num_gt is 0.
+    """
+    num_areas, num_thresholds, num_dets = true_positive.shape
+    num_classes = num_gt.shape[0]
+    flat = np.flatnonzero(true_positive)  # into (A, T, N), row-major
+    area_threshold, det = np.divmod(flat, num_dets)
+    cell = area_threshold * num_classes + det_classes[det]  # index into (A, T, K)
+    out = -np.ones((len(max_dets_values), num_thresholds, num_classes, num_areas))
+    valid = num_gt > 0  # (K, A)
+    for m, limit in enumerate(max_dets_values):
+        counts = np.bincount(cell[rank[det] < limit], minlength=num_areas * num_thresholds * num_classes)
+        counts = counts.reshape(num_areas, num_thresholds, num_classes).transpose(1, 2, 0)  # (A, T, K) -> (T, K, A)
+        out[m] = np.where(valid, counts / np.maximum(num_gt, 1), -1.0)
+    return out
 
 
 def mean_valid(values):
