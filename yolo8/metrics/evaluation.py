@@ -24,9 +24,9 @@ class CocoTables:
     """Result of :func:`evaluate_coco`.
 
     precision: ndarray[T, R, K, A], interpolated precision; -1 for (category, area) without ground truth.
-    recall: ndarray[T, K, A], final recall; -1 likewise.
     recall_at_max_dets: ndarray[M, T, K, A], recall when only the top ``max_dets_values[m]`` detections
-        per (image, category) are kept (from the same matching); -1 likewise. Its last slice is ``recall``.
+        per (image, category) are kept (from the same matching); -1 likewise.
+    recall (property): ndarray[T, K, A], the final recall at ``max_dets``, ``recall_at_max_dets[-1]``.
     max_dets_values: the M detection limits, (1, 10, max_dets) (COCO's maxDets [1, 10, 100]).
     num_gt: ndarray[K, A] int64, non-ignored ground truths per category and area range.
     ranked_scores: ndarray[D] scores of the kept detections, sorted by (class, descending score).
@@ -36,7 +36,6 @@ class CocoTables:
     """
 
     precision: np.ndarray
-    recall: np.ndarray
     recall_at_max_dets: np.ndarray
     max_dets_values: tuple
     num_gt: np.ndarray
@@ -45,6 +44,10 @@ class CocoTables:
     ranked_true_positive: np.ndarray
     ranked_false_positive: np.ndarray
     area_names: tuple
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self.recall_at_max_dets[-1]
 
 
 def box_areas(boxes):
@@ -120,23 +123,20 @@ def evaluate_coco(det_images, det_boxes, det_scores, det_classes, gt_images, gt_
     )  # (K, A)
 
     precision = -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), num_classes, len(area_names)))
-    recall = -np.ones((len(IOU_THRESHOLDS), num_classes, len(area_names)))
     num_thresholds = len(IOU_THRESHOLDS)
     for k in np.flatnonzero(num_gt.any(axis=1)):
         span, areas = slice(bounds[k], bounds[k + 1]), np.flatnonzero(num_gt[k])
-        class_precision, class_recall = interpolated_precision(
+        class_precision, _ = interpolated_precision(
             true_positive[areas, :, span].reshape(len(areas) * num_thresholds, -1),  # (a, T, n) -> (a*T, n)
             false_positive[areas, :, span].reshape(len(areas) * num_thresholds, -1),
             np.repeat(num_gt[k, areas], num_thresholds)[:, None],
         )
         precision[:, :, k, areas] = class_precision.reshape(len(areas), num_thresholds, -1).transpose(1, 2, 0)
-        recall[:, k, areas] = class_recall.reshape(len(areas), num_thresholds).T  # (a*T) -> (T, a)
     max_dets_values = (1, 10, max_dets)
     recall_at_max_dets = recall_by_max_dets(true_positive, rank, det_classes, num_gt, max_dets_values)
     all_index = area_names.index("all")
     return CocoTables(
         precision=precision,
-        recall=recall,
         recall_at_max_dets=recall_at_max_dets,
         max_dets_values=max_dets_values,
         num_gt=num_gt,
