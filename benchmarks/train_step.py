@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--peer", default=None, help="python of a venv with ultralytics installed")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a training setting for our run only, e.g. --set fuse_bn_silu=False")
+                        help="a training setting for our run only, e.g. --set workers=0")
     args = parser.parse_args()
     from yolo8.config import Config
 
