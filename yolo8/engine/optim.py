@@ -40,7 +40,7 @@ def resolve_optimizer(
 
 
 def parameter_groups(model: nn.Module) -> tuple[list, list, list]:
-    """Split parameters into (biases, decayed weights, normalisation weights); only the middle one decays."""
+    """Split parameters into (decayed weights, normalisation weights, biases); only the first decays."""
     biases, weights, norm_weights = [], [], []
     norm_types = tuple(cls for name, cls in vars(nn).items() if "Norm" in name and isinstance(cls, type))
     for module in model.modules():
@@ -53,23 +53,29 @@ def parameter_groups(model: nn.Module) -> tuple[list, list, list]:
                 norm_weights.append(param)
             else:
                 weights.append(param)
-    return biases, weights, norm_weights
+    return weights, norm_weights, biases
+
+
+# Group order as YOLOv8 lays it out, so results.csv's lr/pg0..pg2 columns mean the same thing in both tools.
+WEIGHTS_GROUP, NORM_WEIGHTS_GROUP, BIASES_GROUP = 0, 1, 2
 
 
 def build_optimizer(model: nn.Module, choice: OptimizerChoice, weight_decay: float) -> torch.optim.Optimizer:
-    """The optimizer over three groups: biases (group 0), weights with decay (1), norm weights (2)."""
-    biases, weights, norm_weights = parameter_groups(model)
+    """The optimizer over three groups: weights with decay (0), norm weights (1), biases (2)."""
+    weights, norm_weights, biases = parameter_groups(model)
     if choice.name in ("Adam", "AdamW"):
         optimizer_class = torch.optim.Adam if choice.name == "Adam" else torch.optim.AdamW
-        optimizer = optimizer_class(biases, lr=choice.lr0, betas=(choice.momentum, 0.999), weight_decay=0.0)
+        optimizer = optimizer_class(weights, lr=choice.lr0, betas=(choice.momentum, 0.999),
+                                    weight_decay=weight_decay)
     elif choice.name == "RMSProp":
-        optimizer = torch.optim.RMSprop(biases, lr=choice.lr0, momentum=choice.momentum)
+        optimizer = torch.optim.RMSprop(weights, lr=choice.lr0, momentum=choice.momentum, weight_decay=weight_decay)
     elif choice.name == "SGD":
-        optimizer = torch.optim.SGD(biases, lr=choice.lr0, momentum=choice.momentum, nesterov=True)
+        optimizer = torch.optim.SGD(weights, lr=choice.lr0, momentum=choice.momentum, nesterov=True,
+                                    weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer '{choice.name}' is not supported; use auto, SGD, Adam, AdamW or RMSProp.")
-    optimizer.add_param_group({"params": weights, "weight_decay": weight_decay})
     optimizer.add_param_group({"params": norm_weights, "weight_decay": 0.0})
+    optimizer.add_param_group({"params": biases, "weight_decay": 0.0})
     return optimizer
 
 
@@ -82,7 +88,10 @@ def lr_factor(epoch: float, epochs: int, final_fraction: float, cosine: bool) ->
 
 @dataclass(frozen=True)
 class Warmup:
-    """Linear warm-up over the first ``iterations`` batches: biases fall from ``bias_lr``, others rise from 0."""
+    """Linear warm-up over the first ``iterations`` batches: biases fall from ``bias_lr``, others rise from 0.
+
+    SGD and RMSProp momentum rises from ``start_momentum`` too; Adam's beta1 stays put, as in YOLOv8.
+    """
 
     iterations: int
     bias_lr: float
@@ -93,17 +102,18 @@ class Warmup:
         """Set each group's lr (and momentum) for batch ``iteration`` counted from the start of training."""
         points = [0, self.iterations]
         for index, group in enumerate(optimizer.param_groups):
-            start = self.bias_lr if index == 0 else 0.0
+            start = self.bias_lr if index == BIASES_GROUP else 0.0
             group["lr"] = float(np.interp(iteration, points, [start, group["initial_lr"] * epoch_lr_factor]))
             if "momentum" in group:
                 group["momentum"] = float(np.interp(iteration, points, [self.start_momentum, self.momentum]))
-            elif "betas" in group:
-                beta1 = float(np.interp(iteration, points, [self.start_momentum, self.momentum]))
-                group["betas"] = (beta1, group["betas"][1])
 
 
-def warmup_iterations(warmup_epochs: float, batches_per_epoch: int) -> int:
-    """YOLOv8 warms up for max(warmup_epochs × batches, 100) iterations, or not at all when warmup_epochs is 0."""
+def warmup_iterations(warmup_epochs: float, batches_per_epoch: int, epochs: int) -> int:
+    """Batches of warm-up: round(warmup_epochs × batches), at most all but the last epoch; 0 turns it off.
+
+    This is what YOLOv8 (8.4) does, measured from its learning rates: 3 warm-up epochs of 25 batches are 75
+    iterations in a 30-epoch run, and a 3-epoch run of 13 batches warms up for 26.
+    """
     if warmup_epochs <= 0:
         return 0
-    return max(round(warmup_epochs * batches_per_epoch), 100)
+    return max(min(round(warmup_epochs * batches_per_epoch), (epochs - 1) * batches_per_epoch), 0)

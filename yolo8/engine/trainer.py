@@ -108,7 +108,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, self.optimizer_choice, weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda epoch: lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
-        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader)),
+        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader), self.epochs),
                              self.optimizer_choice.warmup_bias_lr, config.warmup_momentum, self.optimizer_choice.momentum)
         self.ema = ModelEMA(self.model) if self.dist.is_main else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and self.device.type == "cuda")
@@ -117,10 +117,10 @@ class Trainer:
             self._restore(self.resume_checkpoint)
         self.model = self.dist.wrap(self.model)
         self.results_log = ResultsLog(self.save_dir / "results.csv") if self.dist.is_main else None
-        LOGGER.info("optimizer: %s(lr=%g, momentum=%g) with parameter groups: %d biases, %d weights (decay %g), "
-                    "%d norm weights", self.optimizer_choice.name, self.optimizer_choice.lr0,
-                    self.optimizer_choice.momentum, *(len(g["params"]) for g in self.optimizer.param_groups[:2]),
-                    weight_decay, len(self.optimizer.param_groups[2]["params"]))
+        weights, norm_weights, biases = (len(group["params"]) for group in self.optimizer.param_groups)
+        LOGGER.info("optimizer: %s(lr=%g, momentum=%g) with parameter groups: %d weights (decay %g), %d norm weights, "
+                    "%d biases", self.optimizer_choice.name, self.optimizer_choice.lr0, self.optimizer_choice.momentum,
+                    weights, weight_decay, norm_weights, biases)
 
     def _restore(self, checkpoint: dict) -> None:
         state = checkpoint["train_state"]
