@@ -107,3 +107,16 @@ def test_trainer_schedule_matches_yolov8_batch_by_batch(tiny_model_yaml, tmp_pat
     assert seen["accumulate"] == reference["accumulate"]
     assert seen["optimizer_steps"] == reference["optimizer_steps"]
     assert seen["weight_decay"] == pytest.approx(reference["weight_decay"])
+
+
+def test_deterministic_seeding_does_not_nan_fill_new_tensors():
+    from yolo8.engine.trainer import seed_everything
+
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        seed_everything(0, deterministic=True)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+        torch.utils.deterministic.fill_uninitialized_memory = True
