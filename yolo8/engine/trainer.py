@@ -278,8 +278,8 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-        # Deterministic mode would also fill every new tensor with NaN (a debugging aid against reads of
-        # uninitialised memory): about 10% of a CPU training step, and no kernel we run reads memory unwritten.
+        # Deterministic mode would also fill every new tensor with NaN, a debugging aid that only matters to a
+        # kernel reading memory it never wrote; it cost 4% of a CPU training step (746 vs 717 ms, yolov8n at 320).
         torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.deterministic = True
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
