@@ -70,5 +70,8 @@ class DistributedContext:
         return bool(flag[0])
 
     def close(self) -> None:
+        """Leave the process group together: rank 0 may still be validating best.pt, and a rank that tore
+        gloo down alone while its peer was busy once aborted ("terminate called without an active exception")."""
         if self.enabled and dist.is_initialized():
+            dist.barrier()
             dist.destroy_process_group()
