@@ -120,3 +120,30 @@ def test_deterministic_seeding_does_not_nan_fill_new_tensors():
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         torch.utils.deterministic.fill_uninitialized_memory = True
+
+
+def test_resuming_optimizer_state_with_other_groups_names_the_file_and_the_fix(shapes_dataset, tiny_model_yaml,
+                                                                               tmp_path):
+    from yolo8.engine.checkpoint import load_checkpoint, save_checkpoint
+
+    model = YOLO(build_model(tiny_model_yaml))
+    model.train(data=str(shapes_dataset), epochs=2, imgsz=32, batch=4, workers=0, val=False, plots=False,
+                project=str(tmp_path), name="run")
+    last = tmp_path / "run" / "weights" / "last.pt"
+    checkpoint = load_checkpoint(last)
+    checkpoint["epoch"] = checkpoint["train_state"]["epoch"] = 0  # unfinished, so it can be resumed
+    # Rewrite it in the layout of builds before the warm-up fix: groups (biases, weights, norm weights), parameters
+    # numbered in that order. torch would load it without complaint when the group sizes agree.
+    optimizer_state = checkpoint["train_state"]["optimizer"]
+    weights, norms, biases = (group["params"] for group in optimizer_state["param_groups"])
+    old_order = biases + weights + norms
+    optimizer_state["state"] = {new: optimizer_state["state"][old] for new, old in enumerate(old_order)}
+    groups = optimizer_state["param_groups"]
+    groups[0], groups[1], groups[2] = groups[2], groups[0], groups[1]
+    start = 0
+    for group in groups:
+        group["params"] = list(range(start, start + len(group["params"])))
+        start += len(group["params"])
+    save_checkpoint(checkpoint, last)
+    with pytest.raises(ValueError, match=r"last\.pt: its optimizer state does not fit .* model=.*last\.pt"):
+        YOLO(last).train(resume=str(last))

@@ -79,6 +79,20 @@ def build_optimizer(model: nn.Module, choice: OptimizerChoice, weight_decay: flo
     return optimizer
 
 
+def optimizer_state_fits(optimizer: torch.optim.Optimizer, saved: dict) -> bool:
+    """Whether ``saved`` (an optimizer state_dict) has the same groups and per-parameter state shapes as ``optimizer``.
+
+    torch pairs saved state with parameters by position only, so state saved with another group order would load
+    silently onto the wrong parameters when the group sizes happen to agree.
+    """
+    if [len(group["params"]) for group in saved["param_groups"]] != [len(g["params"]) for g in optimizer.param_groups]:
+        return False
+    params = [param for group in optimizer.param_groups for param in group["params"]]
+    return all(value.shape == params[index].shape
+               for index, param_state in saved["state"].items()
+               for value in param_state.values() if torch.is_tensor(value) and value.dim() > 0)
+
+
 def lr_factor(epoch: float, epochs: int, final_fraction: float, cosine: bool) -> float:
     """Multiplier of the base lr at ``epoch``: linear (or cosine) from 1 to ``final_fraction`` over ``epochs``."""
     if cosine:

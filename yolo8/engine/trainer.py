@@ -16,7 +16,8 @@ from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
 from yolo8.engine.callbacks import Callbacks
 from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
 from yolo8.engine.ema import ModelEMA, unwrap
-from yolo8.engine.optim import Warmup, build_optimizer, lr_factor, resolve_optimizer, warmup_iterations
+from yolo8.engine.optim import (Warmup, build_optimizer, lr_factor, optimizer_state_fits, resolve_optimizer,
+                                warmup_iterations)
 from yolo8.engine.results_log import ResultsLog, progress_header, progress_line
 from yolo8.engine.train_state import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
 
@@ -127,6 +128,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.ema.ema.load_state_dict(checkpoint["state_dict"])
         self.ema.updates = state["ema_updates"]
+        if not optimizer_state_fits(self.optimizer, state["optimizer"]):  # e.g. saved before the groups were reordered
+            raise ValueError(f"{self.config.resume}: its optimizer state does not fit this version's parameter groups. "
+                             f"Start a new run from its weights instead: model={self.config.resume}")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.start_epoch, self.best_fitness = state["epoch"] + 1, state["best_fitness"]
