@@ -19,6 +19,26 @@ from yolo8.metrics.evaluation import CocoTables, evaluate_coco, mean_valid
 CURVE_POINTS = 1000  # samples of the confidence / recall axes of the curves
 
 
+@dataclass(frozen=True)
+class ImageEntry:
+    """One image as ``update`` stores it: its detections and ground truths, as numpy arrays.
+
+    Boxes are (N, 4) / (M, 4) xyxy pixels for box metrics. Mask metrics store no boxes: they store the
+    masks' pixel counts as areas and the (N, M) mask IoUs as ``overlaps``, computed at update time.
+    """
+
+    image_id: object
+    det_scores: np.ndarray  # (N,)
+    det_classes: np.ndarray  # (N,) int64
+    gt_classes: np.ndarray  # (M,) int64
+    gt_crowd: np.ndarray  # (M,) bool
+    det_boxes: np.ndarray | None = None  # (N, 4)
+    gt_boxes: np.ndarray | None = None  # (M, 4)
+    det_areas: np.ndarray | None = None  # (N,)
+    gt_areas: np.ndarray | None = None  # (M,)
+    overlaps: np.ndarray | None = None  # (N, M)
+
+
 @dataclass
 class DetectionSummary:
     """Everything the validator prints, logs or plots. K = num_classes, C = curve classes.
@@ -98,6 +118,12 @@ def _as_numpy(value, dtype, name, shape_tail=()):
     return array
 
 
+def join_entries(entries: list[ImageEntry], name: str, dtype, shape_tail=()) -> np.ndarray:
+    """The field ``name`` of every entry, concatenated: (sum of lengths, *shape_tail) of ``dtype``."""
+    parts = [getattr(entry, name) for entry in entries]
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros((0, *shape_tail), dtype)
+
+
 class DetectionMetrics:
     """Accumulates per-image detections and ground truths; ``compute`` gives a :class:`DetectionSummary`.
 
@@ -118,7 +144,7 @@ class DetectionMetrics:
 
     def reset(self):
         """Forget every stored image."""
-        self._images = []  # per update: (image_id, det boxes, scores, classes, gt boxes, classes, crowd)
+        self._images: list[ImageEntry] = []
 
     def __len__(self):
         return len(self._images)
@@ -148,10 +174,11 @@ class DetectionMetrics:
             if values.size and (values.min() < 0 or values.max() >= self.num_classes):
                 raise ValueError(f"DetectionMetrics.update: {name} holds {values.min()}..{values.max()}, outside "
                                  f"[0, {self.num_classes}); check num_classes or the label files.")
-        self._images.append((image_id, boxes, scores, classes, true_boxes, true_classes, crowd))
+        self._images.append(ImageEntry(image_id, scores, classes, true_classes, crowd,
+                                       det_boxes=boxes, gt_boxes=true_boxes))
 
     def _image_ranks(self):
-        ids = [entry[0] for entry in self._images]
+        ids = [entry.image_id for entry in self._images]
         if any(image_id is None for image_id in ids):
             return np.arange(len(ids))
         try:
@@ -166,17 +193,14 @@ class DetectionMetrics:
     def coco_tables(self) -> CocoTables:
         """Run the COCO evaluation over every stored image."""
         ranks = self._image_ranks()
-        parts = list(zip(*self._images)) if self._images else [()] * 7
-        _, boxes, scores, classes, true_boxes, true_classes, crowd = parts
-
-        def join(arrays, shape_tail=(), dtype=np.float64):
-            return np.concatenate(arrays) if arrays else np.zeros((0, *shape_tail), dtype)
-
-        det_images = np.repeat(ranks, [len(s) for s in scores]) if scores else np.zeros(0, np.int64)
-        gt_images = np.repeat(ranks, [len(c) for c in true_classes]) if true_classes else np.zeros(0, np.int64)
+        entries = self._images
+        det_images = np.repeat(ranks, [len(entry.det_scores) for entry in entries]).astype(np.int64)
+        gt_images = np.repeat(ranks, [len(entry.gt_classes) for entry in entries]).astype(np.int64)
         return evaluate_coco(
-            det_images, join(boxes, (4,)), join(scores), join(classes, dtype=np.int64),
-            gt_images, join(true_boxes, (4,)), join(true_classes, dtype=np.int64), join(crowd, dtype=bool),
+            det_images, join_entries(entries, "det_boxes", np.float64, (4,)),
+            join_entries(entries, "det_scores", np.float64), join_entries(entries, "det_classes", np.int64),
+            gt_images, join_entries(entries, "gt_boxes", np.float64, (4,)),
+            join_entries(entries, "gt_classes", np.int64), join_entries(entries, "gt_crowd", bool),
             self.num_classes, self.max_dets,
         )
 
@@ -195,7 +219,7 @@ class DetectionMetrics:
         map50 = mean_valid(overall[0])
         images_per_class = np.zeros(nc, np.int64)
         for entry in self._images:
-            images_per_class[np.unique(entry[5][~entry[6]])] += 1
+            images_per_class[np.unique(entry.gt_classes[~entry.gt_crowd])] += 1
         return DetectionSummary(
             map=summary_map,
             map50=map50,

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from yolo8.metrics.detection import DetectionMetrics, _as_numpy
+from yolo8.metrics.detection import DetectionMetrics, ImageEntry, _as_numpy, join_entries
 from yolo8.metrics.evaluation import CocoTables, evaluate_coco
 
 
@@ -147,34 +147,30 @@ class MaskMetrics(DetectionMetrics):
                 raise ValueError(f"MaskMetrics.update: {name} holds {values.min()}..{values.max()}, outside "
                                  f"[0, {self.num_classes}); check num_classes or the label files.")
         crowd = np.zeros(len(true_areas), bool)
-        # the layout of DetectionMetrics' entries (image_id, ·, scores, classes, ·, gt classes, crowd)
-        # is kept, so its compute() reads ids, classes and crowd flags where it expects them
-        self._images.append((image_id, areas, scores, classes, true_areas, true_classes, crowd, overlaps))
+        self._images.append(ImageEntry(image_id, scores, classes, true_classes, crowd, det_areas=areas,
+                                       gt_areas=true_areas, overlaps=overlaps))
 
     def coco_tables(self) -> CocoTables:
         """Run the COCO segm evaluation over every stored image."""
         ranks = self._image_ranks()
         entries = self._images
-        det_counts = np.array([len(entry[2]) for entry in entries], np.int64)
-        gt_counts = np.array([len(entry[5]) for entry in entries], np.int64)
-
-        def join(position, dtype):
-            parts = [entry[position] for entry in entries]
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
+        det_counts = np.array([len(entry.det_scores) for entry in entries], np.int64)
+        gt_counts = np.array([len(entry.gt_classes) for entry in entries], np.int64)
         det_entry = np.repeat(np.arange(len(entries)), det_counts)
         det_local = np.arange(int(det_counts.sum())) - np.repeat(np.cumsum(det_counts) - det_counts, det_counts)
         gt_local = np.arange(int(gt_counts.sum())) - np.repeat(np.cumsum(gt_counts) - gt_counts, gt_counts)
         sizes = det_counts * gt_counts
         offsets = np.cumsum(sizes) - sizes
-        flat_iou = np.concatenate([entry[7].ravel() for entry in entries]) if entries else np.zeros(0)
+        flat_iou = np.concatenate([entry.overlaps.ravel() for entry in entries]) if entries else np.zeros(0)
 
         def pair_overlap(det_index, gt_index):
             entry = det_entry[det_index]  # a pair's detection and ground truth share the image
             return flat_iou[offsets[entry] + det_local[det_index] * gt_counts[entry] + gt_local[gt_index]]
 
         return evaluate_coco(
-            np.repeat(ranks, det_counts), None, join(2, np.float64), join(3, np.int64),
-            np.repeat(ranks, gt_counts), None, join(5, np.int64), join(6, bool), self.num_classes, self.max_dets,
-            det_areas=join(1, np.float64), gt_areas=join(4, np.float64), pair_overlap=pair_overlap,
+            np.repeat(ranks, det_counts), None, join_entries(entries, "det_scores", np.float64),
+            join_entries(entries, "det_classes", np.int64), np.repeat(ranks, gt_counts), None,
+            join_entries(entries, "gt_classes", np.int64), join_entries(entries, "gt_crowd", bool),
+            self.num_classes, self.max_dets, det_areas=join_entries(entries, "det_areas", np.float64),
+            gt_areas=join_entries(entries, "gt_areas", np.float64), pair_overlap=pair_overlap,
         )
