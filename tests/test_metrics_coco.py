@@ -180,7 +180,8 @@ def test_higher_scored_false_positive_halves_precision():
 def test_crowd_only_class_is_excluded_and_its_detections_ignored():
     crowd_only = image([[0, 0, 10, 10], [2, 2, 8, 8]], [0.9, 0.8], [0, 0], [[0, 0, 100, 100]], [0], [True])
     summary = ours([crowd_only], 1)
-    assert summary.map == -1.0 and summary.fitness == 0.0
+    assert summary.map == 0.0 and summary.fitness == 0.0  # no counted label: YOLOv8's 0, not COCO's -1
+    assert summary.map_small == -1.0 and summary.ar100 == -1.0
     labelled = image([[0, 0, 10, 10], [200, 200, 220, 220]], [0.9, 0.8], [0, 0],
                      [[0, 0, 100, 100], [200, 200, 220, 220]], [0, 0], [True, False])
     assert ours([labelled], 1).map == pytest.approx(1.0, abs=1e-12)  # the detection inside the crowd is neither TP nor FP

@@ -59,6 +59,22 @@ def test_per_class_arrays_maps_fill_and_fitness():
     assert set(summary.as_dict()) >= {"precision", "recall", "map50", "map", "fitness"}
 
 
+def test_yolov8_attribute_names_read_the_classes_with_labels():
+    metrics = DetectionMetrics(3, {0: "a", 1: "b", 2: "c"}, f1_smoothing=0.0)
+    three_detection_image(metrics)
+    summary = metrics.compute()
+    class0 = (51 * 1 + 50 * 2 / 3) / 101  # exact boxes: the same AP at every IoU threshold
+    assert summary.mp == summary.precision and summary.mr == summary.recall
+    np.testing.assert_array_equal(summary.ap_class_index, [0, 1])  # class 2 has no labels
+    np.testing.assert_allclose(summary.p, [2 / 3, 1.0])
+    np.testing.assert_allclose(summary.r, [1.0, 0.0])
+    np.testing.assert_allclose(summary.ap50, [class0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(summary.ap, [class0, 0.0], atol=1e-12)
+    assert summary.all_ap.shape == (2, 10)
+    np.testing.assert_allclose(summary.all_ap[0], class0, atol=1e-12)
+    np.testing.assert_allclose(summary.all_ap.mean(axis=1), summary.ap, atol=1e-12)
+
+
 def test_torch_numpy_and_update_order_agree():
     rng = np.random.default_rng(0)
     images = []
@@ -83,10 +99,14 @@ def test_torch_numpy_and_update_order_agree():
 
 def test_empty_metrics_and_images_without_anything():
     metrics = DetectionMetrics(2, {0: "a", 1: "b"})
-    assert metrics.compute().map == -1.0
+    assert metrics.compute().map == 0.0
     metrics.update(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0), torch.zeros(0, 4), torch.zeros(0))
     summary = metrics.compute()
-    assert summary.map == -1.0 and summary.fitness == 0.0 and summary.precision == 0.0
+    # without labels the headline mAPs are 0 as in YOLOv8; the area and recall breakdowns stay COCO's -1
+    assert (summary.map, summary.map50, summary.map75) == (0.0, 0.0, 0.0)
+    assert summary.map_small == -1.0 and summary.ar100 == -1.0
+    assert summary.fitness == 0.0 and summary.precision == 0.0
+    np.testing.assert_array_equal(summary.maps, [0.0, 0.0])
     assert summary.precision_curve.shape == (0, 1000) and len(metrics) == 1
     metrics.reset()
     assert len(metrics) == 0

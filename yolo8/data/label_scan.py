@@ -112,7 +112,8 @@ def _log_summary(prefix: str, result: ScanResult) -> None:
     if len(result.warnings) > MAX_LOGGED_WARNINGS:
         LOGGER.warning(f"… and {len(result.warnings) - MAX_LOGGED_WARNINGS} more label-scan warnings")
     if result.found == 0 and (result.missing or result.empty):
-        LOGGER.warning(f"{prefix}: no labels found; training on backgrounds only. Check the labels/ directory")
+        LOGGER.warning(f"{prefix}: no labels found, every image counts as background; check the labels/ directory "
+                       "next to images/")
 
 
 def default_workers() -> int:

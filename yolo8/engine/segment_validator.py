@@ -23,6 +23,7 @@ from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox
 from yolo8.engine.callbacks import Callbacks
 from yolo8.engine.validator import (
     PLOTTED_BATCHES, DetectionValidator, ValidationResult, prepare_validation, report_speed_and_location,
+    warn_when_unlabelled,
 )
 from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
@@ -123,6 +124,7 @@ class SegmentationValidator(DetectionValidator):
             if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
                 self._plot_masked_batch(batch, detections, prototypes, batch_index)
         box_summary, mask_summary = box_metrics.compute(), mask_metrics.compute()
+        warn_when_unlabelled(box_summary)
         if coco is not None:
             LOGGER.info("COCO JSON (boxes): %s, %s", *coco.write(self.save_dir))
         result = SegmentationResult(box_summary, self.speed(), confusion.matrix, self.mean_loss(), self.save_dir,

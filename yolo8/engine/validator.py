@@ -146,6 +146,7 @@ class DetectionValidator:
             if self.save_dir is not None and self.config.plots and batch_index < PLOTTED_BATCHES:
                 self._plot_batch(batch, detections, batch_index)
         summary = metrics.compute()
+        warn_when_unlabelled(summary)
         if crowd.files:
             LOGGER.info("Crowd regions (iscrowd=1, not counted as instances) from %s",
                         ", ".join(str(file) for file in crowd.files))
@@ -196,6 +197,13 @@ class DetectionValidator:
             for normalize in (False, True):
                 name = "confusion_matrix_normalized.png" if normalize else "confusion_matrix.png"
                 plot_confusion_matrix(confusion.matrix, self.names, self.save_dir / name, normalize=normalize)
+
+
+def warn_when_unlabelled(summary: DetectionSummary) -> None:
+    """Say why every metric is 0 when the validation set has no (non-crowd) label at all."""
+    if not summary.instances_per_class.any():
+        LOGGER.warning("No labels in this validation set: precision, recall and mAP are reported as 0; "
+                       "check the labels/ directory of the val images.")
 
 
 def format_table(summary: DetectionSummary, per_class: bool) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from yolo8.metrics.ap import box_smooth, confidence_curves, f1_score, interpolated_precision
+from yolo8.metrics.ap import AREA_RANGES, box_smooth, confidence_curves, f1_score, interpolated_precision
 from yolo8.metrics.evaluation import CocoTables, evaluate_coco, mean_valid
 
 CURVE_POINTS = 1000  # samples of the confidence / recall axes of the curves
@@ -44,7 +44,8 @@ class DetectionSummary:
     """Everything the validator prints, logs or plots. K = num_classes, C = curve classes.
 
     COCO values (mAP over IoU 0.50:0.95 unless named otherwise, 101-point, maxDets 100) are -1 when
-    undefined (no non-ignored ground truth in that area range), exactly as COCOeval reports them.
+    undefined (no non-ignored ground truth in that area range), exactly as COCOeval reports them;
+    only ``map``, ``map50`` and ``map75`` of a set without any label are 0, as YOLOv8 reports them.
     Average recall (mean over IoU 0.50:0.95 and classes with ground truth, -1 likewise): ``ar1``,
     ``ar10``, ``ar100`` keep the top 1 / 10 / ``max_dets`` detections per (image, class) (COCO's
     AR@1, AR@10, AR@100 at the default max_dets 100), all areas; ``ar_small``, ``ar_medium``,
@@ -97,6 +98,48 @@ class DetectionSummary:
     recall_points: np.ndarray
     pr_curve: np.ndarray
     coco_precision: np.ndarray = field(repr=False)
+
+    # YOLOv8's names for the same values, so users' scripts keep working (``metrics.box.mp`` etc.)
+    @property
+    def mp(self) -> float:
+        """Mean precision over classes with labels (= ``precision``)."""
+        return self.precision
+
+    @property
+    def mr(self) -> float:
+        """Mean recall over classes with labels (= ``recall``)."""
+        return self.recall
+
+    @property
+    def ap_class_index(self) -> np.ndarray:
+        """(C,) the ids of the classes with labels, the order of ``p``, ``r``, ``f1``, ``ap50``, ``ap``, ``all_ap``."""
+        return self.curve_classes
+
+    @property
+    def p(self) -> np.ndarray:
+        """(C,) precision of each class with labels at ``best_confidence``."""
+        return self.precision_per_class[self.curve_classes]
+
+    @property
+    def r(self) -> np.ndarray:
+        """(C,) recall of each class with labels at ``best_confidence``."""
+        return self.recall_per_class[self.curve_classes]
+
+    @property
+    def ap50(self) -> np.ndarray:
+        """(C,) AP at IoU 0.5 of each class with labels."""
+        return self.ap50_per_class[self.curve_classes]
+
+    @property
+    def ap(self) -> np.ndarray:
+        """(C,) AP at IoU 0.50:0.95 of each class with labels."""
+        return self.ap_per_class[self.curve_classes]
+
+    @property
+    def all_ap(self) -> np.ndarray:
+        """(C, 10) AP of each class with labels at each IoU threshold 0.50, 0.55, ..., 0.95."""
+        all_areas = tuple(AREA_RANGES).index("all")
+        return self.coco_precision[:, :, self.curve_classes, all_areas].mean(axis=1).T  # (T, R, C) -> (C, T)
 
     def as_dict(self):
         """The scalar results, by name: {"precision", "recall", "map50", "map75", "map", "ar100", ...: float}."""
@@ -210,20 +253,21 @@ class DetectionMetrics:
         nc, precision = self.num_classes, tables.precision
         all_areas = tables.area_names.index("all")
         overall = precision[:, :, :, all_areas]  # (T, R, K)
-        summary_map = mean_valid(overall)
         has_labels = tables.num_gt[:, all_areas] > 0
+        headline = mean_valid if has_labels.any() else lambda values: 0.0  # YOLOv8: 0 without labels, not -1
+        summary_map = headline(overall)
         ap_per_class = np.where(has_labels, overall.mean(axis=(0, 1)), np.nan)
         ap50_per_class = np.where(has_labels, overall[0].mean(axis=0), np.nan)
         maps = np.where(has_labels, ap_per_class, summary_map)
         curves = self._yolo_curves(tables, np.flatnonzero(has_labels))
-        map50 = mean_valid(overall[0])
+        map50 = headline(overall[0])
         images_per_class = np.zeros(nc, np.int64)
         for entry in self._images:
             images_per_class[np.unique(entry.gt_classes[~entry.gt_crowd])] += 1
         return DetectionSummary(
             map=summary_map,
             map50=map50,
-            map75=mean_valid(overall[5]),
+            map75=headline(overall[5]),
             map_small=mean_valid(precision[:, :, :, tables.area_names.index("small")]),
             map_medium=mean_valid(precision[:, :, :, tables.area_names.index("medium")]),
             map_large=mean_valid(precision[:, :, :, tables.area_names.index("large")]),
