@@ -81,6 +81,14 @@ def test_counts_text_pluralises_in_class_order():
     assert make_results(torch.cat((DATA[1:2], DATA[1:2]))).counts_text() == "2 crosses"
 
 
+def test_yolov8_names_for_untracked_detection_results():
+    results = make_results()
+    assert results.verbose() == "2 circles, 1 cross"
+    assert results.keypoints is None and results.obb is None
+    assert results.boxes.id is None and results.boxes.is_track is False
+    assert results[0].boxes.id is None and results.numpy().boxes.is_track is False
+
+
 def test_save_txt_round_trip(tmp_path):
     results = make_results()
     path = results.save_txt(tmp_path / "scene.txt", save_conf=True)

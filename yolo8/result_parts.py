@@ -69,6 +69,16 @@ class Boxes:
         return normalize_boxes(self.xywh, self.orig_shape[1], self.orig_shape[0])
 
     @property
+    def id(self):
+        """Track ids: always None, as YOLOv8 reports for predictions that were not tracked."""
+        return None
+
+    @property
+    def is_track(self) -> bool:
+        """False: these boxes carry no track ids (YOLOv8's flag, for scripts that test it)."""
+        return False
+
+    @property
     def shape(self):
         return tuple(self.data.shape)
 

@@ -41,6 +41,8 @@ class Results:
         probs: (nc,) class probabilities (classification), or None.
 
     ``len()`` is the number of detections, or for classification the number of classes (as in YOLOv8).
+    ``keypoints`` and ``obb`` are always None (yolo8 has no pose or oriented-box task); they exist so
+    YOLOv8 scripts that test them keep working.
     """
 
     def __init__(self, orig_img: np.ndarray, path: str, names: Mapping[int, str], boxes=None, speed=None,
@@ -52,6 +54,8 @@ class Results:
         self.boxes = None if boxes is None else Boxes(boxes, self.orig_shape)
         self.masks = None if masks is None else Masks(masks, self.orig_shape)
         self.probs = None if probs is None else Probs(probs)
+        self.keypoints = None
+        self.obb = None
         if self.masks is not None and len(self.masks) != len(self):
             raise ValueError(f"{len(self.masks)} masks for {len(self)} boxes: segmentation needs one mask per box.")
         self.speed = dict(speed or {"preprocess": None, "inference": None, "postprocess": None})
@@ -107,6 +111,10 @@ class Results:
         return ", ".join(
             f"{count} {_plural(self._name(c), count)}" for c, count in zip(classes.tolist(), counts.tolist())
         )
+
+    def verbose(self) -> str:
+        """YOLOv8's name for :meth:`counts_text`."""
+        return self.counts_text()
 
     def _name(self, class_id: int) -> str:
         return self.names.get(class_id, str(class_id))
