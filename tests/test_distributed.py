@@ -18,7 +18,7 @@ def test_torchrun_two_processes_train_one_run(shapes_dataset, tmp_path):
     model_file = tmp_path / "tiny.yaml"
     model_file.write_text(yaml.safe_dump({k: v for k, v in model_yaml.items() if k != "yaml_file"}))
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
         "-m", "yolo8.cli", "train", f"model={model_file}", f"data={shapes_dataset}", "epochs=2", "imgsz=64",
         "batch=8", "workers=0", "plots=False", "device=cpu", f"project={tmp_path}", "name=ddp",
     ]
