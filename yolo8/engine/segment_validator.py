@@ -27,7 +27,8 @@ from yolo8.engine.validator import (
 )
 from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
-from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
+from yolo8.metrics.detection import DetectionMetrics
+from yolo8.metrics.summary import DetectionSummary
 from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes

@@ -17,7 +17,8 @@ from yolo8.data.transforms.letterbox import boxes_from_letterbox
 from yolo8.engine.callbacks import Callbacks
 from yolo8.metrics.coco_json import CocoJsonRecorder, image_id_from_path
 from yolo8.metrics.confusion import ConfusionMatrix
-from yolo8.metrics.detection import DetectionMetrics, DetectionSummary
+from yolo8.metrics.detection import DetectionMetrics
+from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.nms import non_max_suppression
 
