@@ -1,12 +1,14 @@
 """Seconds per training epoch and per validation pass: yolov8n from scratch, 320 px, batch 16, on the CPU.
 
-    python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--peer /path/to/ultralytics/venv/bin/python]
-                                    [--set KEY=VALUE ...]
+    python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--rounds 2]
+                                    [--peer /path/to/ultralytics/venv/bin/python] [--set KEY=VALUE ...]
 
 Data defaults to the built-in dataset at 400 train / 100 val images (the size of the issue's benchmark).
-Epoch times are medians over epochs after the first (the first pays for start-up). With ``--peer``, the
-incumbent trains the same setting in its own interpreter, forced to use 2 threads and 2 workers as we do,
-and the ratio ours / theirs is printed last (< 1 means we are faster).
+Epoch times are medians over the epochs after the first of every run (the first pays for start-up). With
+``--peer``, the incumbent trains the same setting in its own interpreter, forced to use 2 threads and 2
+workers as we do, and the ratio ours / theirs is printed last (< 1 means we are faster). Runs alternate,
+ours then theirs, ``--rounds`` times, so a machine that drifts slower or faster during the benchmark
+weighs on both sides alike (one round of each moved the ratio by ±0.07 on a shared VM).
 """
 
 from __future__ import annotations
@@ -61,15 +63,12 @@ def time_peer(python: str, data: str, epochs: int, project: str) -> dict:
     return json.loads(line[len("TIMES "):])
 
 
-def steady(values: list[float]) -> float:
-    """Median over all but the first value (start-up), or the only value."""
-    return statistics.median(values[1:] if len(values) > 1 else values)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="dataset YAML (default: built-in, 400/100 images)")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating runs of ours and the peer")
     parser.add_argument("--peer", default=None, help="python of a venv with ultralytics installed")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a training setting for our run only, e.g. --set workers=0")
@@ -81,20 +80,30 @@ def main() -> None:
         from yolo8.data.synthetic import builtin_dataset
 
         args.data = str(builtin_dataset(train_images=400, val_images=100, image_size=320))
+    ours_runs, peer_runs = [], []
     with tempfile.TemporaryDirectory() as project:
-        ours = time_ours(args.data, args.epochs, project, overrides)
-        print(f"yolo8:        {steady(ours['train']):.2f} s/epoch train + {steady(ours['val']):.2f} s val "
-              f"(epochs: {', '.join(f'{t:.1f}' for t in ours['train'])})")
-        if args.peer:
-            theirs = time_peer(args.peer, args.data, args.epochs, project)
-            print(f"ultralytics:  {steady(theirs['train']):.2f} s/epoch train + {steady(theirs['val']):.2f} s val "
-                  f"(epochs: {', '.join(f'{t:.1f}' for t in theirs['train'])})")
-            print(f"ratio train {steady(ours['train']) / steady(theirs['train']):.3f}, "
-                  f"val {steady(ours['val']) / steady(theirs['val']):.3f} (yolo8 / ultralytics)")
-            print(f"{steady(ours['train']) / steady(theirs['train']):.3f}")
-        else:
-            print(f"{steady(ours['train']):.2f}")
+        for round_index in range(args.rounds):
+            ours_runs.append(time_ours(args.data, args.epochs, f"{project}/ours{round_index}", overrides))
+            if args.peer:
+                peer_runs.append(time_peer(args.peer, args.data, args.epochs, f"{project}/peer{round_index}"))
+    ours_train, ours_val = pooled(ours_runs, "train"), pooled(ours_runs, "val")
+    print(f"yolo8:        {ours_train:.2f} s/epoch train + {ours_val:.2f} s val ({epoch_lists(ours_runs)})")
+    if not args.peer:
+        print(f"{ours_train:.2f}")
+        return
+    peer_train, peer_val = pooled(peer_runs, "train"), pooled(peer_runs, "val")
+    print(f"ultralytics:  {peer_train:.2f} s/epoch train + {peer_val:.2f} s val ({epoch_lists(peer_runs)})")
+    print(f"ratio train {ours_train / peer_train:.3f}, val {ours_val / peer_val:.3f} (yolo8 / ultralytics)")
+    print(f"{ours_train / peer_train:.3f}")
 
+
+def pooled(runs: list[dict], phase: str) -> float:
+    """Median of ``phase`` times over every run's epochs after its first (or its only one)."""
+    return statistics.median([value for run in runs for value in (run[phase][1:] or run[phase])])
+
+
+def epoch_lists(runs: list[dict]) -> str:
+    return "; ".join("epochs " + ", ".join(f"{t:.1f}" for t in run["train"]) for run in runs)
 
 if __name__ == "__main__":
     sys.exit(main())
