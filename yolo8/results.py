@@ -113,7 +113,7 @@ class Results:
         )
 
     def verbose(self) -> str:
-        """YOLOv8's name for :meth:`counts_text`."""
+        """YOLOv8's name for :meth:`counts_text` (without YOLOv8's trailing ", ")."""
         return self.counts_text()
 
     def _name(self, class_id: int) -> str:

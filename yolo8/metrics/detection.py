@@ -2,7 +2,8 @@
 
 ``DetectionMetrics.update`` stores compact numpy copies per image; ``compute`` runs the COCO bbox
 evaluation (:mod:`yolo8.metrics.evaluation`, equal to pycocotools' COCOeval with default parameters
-when ground-truth ``area`` is the box area) and derives the YOLO-style precision / recall at the
+when ground-truth ``area`` is the box area; only a set without labels differs: its headline mAPs are
+YOLOv8's 0, not COCO's -1) and derives the YOLO-style precision / recall at the
 confidence that maximises the mean F1 over classes.
 """
 
@@ -53,7 +54,7 @@ def _as_numpy(value, dtype, name, shape_tail=()):
     return array
 
 
-def join_entries(entries: list[ImageEntry], name: str, dtype, shape_tail=()) -> np.ndarray:
+def _join_entries(entries: list[ImageEntry], name: str, dtype, shape_tail=()) -> np.ndarray:
     """The field ``name`` of every entry, concatenated: (sum of lengths, *shape_tail) of ``dtype``."""
     parts = [getattr(entry, name) for entry in entries]
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros((0, *shape_tail), dtype)
@@ -132,10 +133,10 @@ class DetectionMetrics:
         det_images = np.repeat(ranks, [len(entry.det_scores) for entry in entries]).astype(np.int64)
         gt_images = np.repeat(ranks, [len(entry.gt_classes) for entry in entries]).astype(np.int64)
         return evaluate_coco(
-            det_images, join_entries(entries, "det_boxes", np.float64, (4,)),
-            join_entries(entries, "det_scores", np.float64), join_entries(entries, "det_classes", np.int64),
-            gt_images, join_entries(entries, "gt_boxes", np.float64, (4,)),
-            join_entries(entries, "gt_classes", np.int64), join_entries(entries, "gt_crowd", bool),
+            det_images, _join_entries(entries, "det_boxes", np.float64, (4,)),
+            _join_entries(entries, "det_scores", np.float64), _join_entries(entries, "det_classes", np.int64),
+            gt_images, _join_entries(entries, "gt_boxes", np.float64, (4,)),
+            _join_entries(entries, "gt_classes", np.int64), _join_entries(entries, "gt_crowd", bool),
             self.num_classes, self.max_dets,
         )
 
@@ -146,20 +147,20 @@ class DetectionMetrics:
         all_areas = tables.area_names.index("all")
         overall = precision[:, :, :, all_areas]  # (T, R, K)
         has_labels = tables.num_gt[:, all_areas] > 0
-        headline = mean_valid if has_labels.any() else lambda values: 0.0  # YOLOv8: 0 without labels, not -1
-        summary_map = headline(overall)
+        summary_map, map50, map75 = mean_valid(overall), mean_valid(overall[0]), mean_valid(overall[5])
+        if not has_labels.any():  # YOLOv8 reports 0 for a set without labels, COCO -1
+            summary_map = map50 = map75 = 0.0
         ap_per_class = np.where(has_labels, overall.mean(axis=(0, 1)), np.nan)
         ap50_per_class = np.where(has_labels, overall[0].mean(axis=0), np.nan)
         maps = np.where(has_labels, ap_per_class, summary_map)
         curves = self._yolo_curves(tables, np.flatnonzero(has_labels))
-        map50 = headline(overall[0])
         images_per_class = np.zeros(nc, np.int64)
         for entry in self._images:
             images_per_class[np.unique(entry.gt_classes[~entry.gt_crowd])] += 1
         return DetectionSummary(
             map=summary_map,
             map50=map50,
-            map75=headline(overall[5]),
+            map75=map75,
             map_small=mean_valid(precision[:, :, :, tables.area_names.index("small")]),
             map_medium=mean_valid(precision[:, :, :, tables.area_names.index("medium")]),
             map_large=mean_valid(precision[:, :, :, tables.area_names.index("large")]),

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from yolo8.metrics.detection import DetectionMetrics, ImageEntry, _as_numpy, join_entries
+from yolo8.metrics.detection import DetectionMetrics, ImageEntry, _as_numpy, _join_entries
 from yolo8.metrics.evaluation import CocoTables, evaluate_coco
 
 
@@ -168,9 +168,9 @@ class MaskMetrics(DetectionMetrics):
             return flat_iou[offsets[entry] + det_local[det_index] * gt_counts[entry] + gt_local[gt_index]]
 
         return evaluate_coco(
-            np.repeat(ranks, det_counts), None, join_entries(entries, "det_scores", np.float64),
-            join_entries(entries, "det_classes", np.int64), np.repeat(ranks, gt_counts), None,
-            join_entries(entries, "gt_classes", np.int64), join_entries(entries, "gt_crowd", bool),
-            self.num_classes, self.max_dets, det_areas=join_entries(entries, "det_areas", np.float64),
-            gt_areas=join_entries(entries, "gt_areas", np.float64), pair_overlap=pair_overlap,
+            np.repeat(ranks, det_counts), None, _join_entries(entries, "det_scores", np.float64),
+            _join_entries(entries, "det_classes", np.int64), np.repeat(ranks, gt_counts), None,
+            _join_entries(entries, "gt_classes", np.int64), _join_entries(entries, "gt_crowd", bool),
+            self.num_classes, self.max_dets, det_areas=_join_entries(entries, "det_areas", np.float64),
+            gt_areas=_join_entries(entries, "gt_areas", np.float64), pair_overlap=pair_overlap,
         )

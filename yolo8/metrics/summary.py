@@ -69,7 +69,9 @@ class DetectionSummary:
     pr_curve: np.ndarray
     coco_precision: np.ndarray = field(repr=False)
 
-    # YOLOv8's names for the same values, so users' scripts keep working (``metrics.box.mp`` etc.)
+    # YOLOv8's names for the same values, so users' scripts keep working (``metrics.box.mp`` etc.). Two names
+    # differ from YOLOv8: ``f1`` is the mean F1 (YOLOv8: per class, here ``f1_per_class``) and ``fitness`` a
+    # value, not a method.
     @property
     def mp(self) -> float:
         """Mean precision over classes with labels (= ``precision``)."""
