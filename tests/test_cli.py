@@ -7,6 +7,7 @@ import pytest
 
 from yolo8.cli import CommandLineError, parse_arguments, run
 from yolo8.config import DEFAULTS, OPTIONS, Config, ConfigError
+from yolo8.unsupported_settings import UNSUPPORTED_YOLOV8_SETTINGS
 
 
 def test_parse_task_mode_and_overrides():
@@ -24,6 +25,15 @@ def test_unknown_key_suggests_closest(capsys):
     assert run(["train", "epcohs=3"]) == 2
     error = capsys.readouterr().err
     assert "'epcohs' is not a valid yolo8 setting" in error and "Did you mean 'epochs'?" in error
+
+
+def test_yolov8_setting_we_lack_is_named_as_such_not_as_a_typo(capsys):
+    assert run(["predict", "show=True"]) == 2
+    error = capsys.readouterr().err
+    assert "'show' is a YOLOv8 setting that yolo8 does not support" in error and "save=True" in error
+    with pytest.raises(ConfigError, match="'format' is a YOLOv8 setting.*export mode is not available"):
+        Config(format="onnx")
+    assert not set(UNSUPPORTED_YOLOV8_SETTINGS) & {option.name for option in OPTIONS}  # never both
 
 
 def test_wrong_type_names_the_key(capsys):

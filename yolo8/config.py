@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from yolo8.unsupported_settings import UNSUPPORTED_YOLOV8_SETTINGS
+
 
 class ConfigError(ValueError):
     """A setting was unknown or had a value of the wrong type."""
@@ -234,6 +236,9 @@ def closest_key(name: str, candidates: Iterable[str] = OPTIONS_BY_NAME) -> str |
 def parse_value(name: str, value: Any) -> Any:
     """Check and convert one setting; raises ConfigError naming the key and the expected type."""
     option = OPTIONS_BY_NAME.get(name)
+    if option is None and name in UNSUPPORTED_YOLOV8_SETTINGS:
+        raise ConfigError(f"'{name}' is a YOLOv8 setting that yolo8 does not support "
+                          f"({UNSUPPORTED_YOLOV8_SETTINGS[name]}); remove it.")
     if option is None:
         suggestion = closest_key(name)
         hint = f" Did you mean '{suggestion}'?" if suggestion else ""

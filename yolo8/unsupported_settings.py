@@ -1,0 +1,36 @@
+"""YOLOv8 settings that yolo8 does not have, each with the reason a user reads when passing one.
+
+A YOLOv8 user's command line or script may carry any key of YOLOv8's ``default.yaml``. Telling them that
+``show`` is "not a valid setting" would suggest a typo; these keys get an error that says yolo8 knows the
+setting and what to do instead. Keys not listed here and not in :mod:`yolo8.config` are treated as typos.
+"""
+
+from __future__ import annotations
+
+_EXPORT = "export settings: export mode is not available in yolo8 yet"
+_CLASSIFY_TRAINING = "a classification-training setting: training classifiers is not available in yolo8 yet"
+_SEGMENT_TRAINING = "a segmentation-training setting: training segmentation models is not available in yolo8 yet"
+_POSE = "a pose-estimation setting: yolo8 has no pose task"
+
+UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
+    "time": "a training time limit in hours; set epochs instead",
+    "profile": "profiling of export formats during training",
+    "multi_scale": "random image sizes during training; train at one imgsz",
+    "label_smoothing": "label smoothing, deprecated in YOLOv8 itself",
+    "show": "results shown in a window; yolo8 saves them (save=True) under the run directory instead",
+    "visualize": "saving feature maps of every layer",
+    "augment": "test-time augmentation",
+    "embed": "returning feature embeddings instead of detections",
+    "retina_masks": "yolo8 always returns masks at the original image resolution, which is what it asks for",
+    "save_frames": "saving single video frames as images",
+    "save_hybrid": "mixing labels into predictions when validating",
+    "dnn": "OpenCV's DNN module as an ONNX backend",
+    "tracker": "object tracking: yolo8 has no track mode",
+    "cfg": "a YAML of settings replacing the defaults; pass the settings as key=value instead",
+    "format": _EXPORT, "keras": _EXPORT, "optimize": _EXPORT, "int8": _EXPORT, "dynamic": _EXPORT,
+    "simplify": _EXPORT, "opset": _EXPORT, "workspace": _EXPORT, "nms": _EXPORT,
+    "dropout": _CLASSIFY_TRAINING, "auto_augment": _CLASSIFY_TRAINING, "erasing": _CLASSIFY_TRAINING,
+    "crop_fraction": _CLASSIFY_TRAINING,
+    "overlap_mask": _SEGMENT_TRAINING, "mask_ratio": _SEGMENT_TRAINING,
+    "pose": _POSE, "kobj": _POSE,
+}
