@@ -36,6 +36,13 @@ def test_yolov8_setting_we_lack_is_named_as_such_not_as_a_typo(capsys):
     assert not set(UNSUPPORTED_YOLOV8_SETTINGS) & {option.name for option in OPTIONS}  # never both
 
 
+def test_time_budget_must_be_positive(capsys):
+    assert Config(time="0.5").time == 0.5 and Config().time is None
+    assert run(["train", "time=0"]) == 2
+    error = capsys.readouterr().err
+    assert "'time=0' is invalid" in error and "greater than 0" in error
+
+
 def test_wrong_type_names_the_key(capsys):
     assert run(["train", "batch=sixteen"]) == 2
     error = capsys.readouterr().err

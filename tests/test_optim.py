@@ -12,6 +12,7 @@ from yolo8.engine.optim import (
     BIASES_GROUP, NORM_WEIGHTS_GROUP, WEIGHTS_GROUP, Warmup, build_optimizer, lr_factor, parameter_groups,
     resolve_optimizer, warmup_iterations,
 )
+from yolo8.engine.trainer import epochs_within
 from yolo8.nn.model import build_model
 from tests.conftest import write_shapes_dataset
 
@@ -148,3 +149,11 @@ def test_resuming_optimizer_state_with_other_groups_names_the_file_and_the_fix(s
     save_checkpoint(checkpoint, last)
     with pytest.raises(ValueError, match=r"last\.pt: its optimizer state does not fit .* model=.*last\.pt"):
         YOLO(last).train(resume=str(last))
+
+
+def test_epochs_within_a_time_budget():
+    # 100 s budget, 30 s spent over 3 epochs at 10 s each: 7 more fit whole
+    assert epochs_within(100, 30, 3, 10.0) == 10
+    assert epochs_within(100, 30, 3, 10.5) == 9  # 70 s left: 6 epochs of 10.5 s, a 7th would overrun
+    assert epochs_within(100, 95, 9, 10.0) == 9  # the next epoch would overrun: stop now
+    assert epochs_within(100, 130, 12, 10.0) == 12  # already over: stop now, never fewer than done

@@ -57,6 +57,23 @@ def _parse_float(value: Any) -> float:
     raise TypeError("expected a number")
 
 
+def _parse_positive_float(value: Any) -> float:
+    number = _parse_float(value)
+    if not number > 0:  # also refuses NaN
+        raise TypeError("expected a number greater than 0")
+    return number
+
+
+def _parse_multi_scale(value: Any) -> float:
+    """YOLOv8 before 8.3 took a bool (true: sizes within +/-50% of imgsz); later versions the fraction."""
+    if isinstance(value, bool) or (isinstance(value, str) and value.lower() in {"true", "false", "yes", "no"}):
+        return 0.5 if _parse_bool(value) else 0.0
+    fraction = _parse_float(value)
+    if not 0 <= fraction < 1:
+        raise TypeError("expected a fraction of imgsz in [0, 1), e.g. 0.5 for sizes from 0.5 to 1.5 x imgsz")
+    return fraction
+
+
 def _parse_str(value: Any) -> str:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
@@ -140,6 +157,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("model", None, _nullable(_parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
     Option("data", None, _nullable(_parse_str), TV, "dataset YAML; empty means the built-in dataset"),
     Option("epochs", 100, _parse_int, (T,), "number of epochs to train"),
+    Option("time", None, _nullable(_parse_positive_float), (T,),
+           "train for this many hours instead of a number of epochs (re-planned after every epoch)"),
     Option("patience", 100, _parse_int, (T,), "epochs without fitness improvement before stopping early"),
     Option("batch", 16, _parse_int, TV, "images per batch"),
     Option("imgsz", 640, _parse_image_size, ALL, "input size: an integer, or [height, width] for predict/export"),
@@ -162,6 +181,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("close_mosaic", 10, _parse_int, (T,), "turn mosaic off for the last N epochs (0: never)"),
     Option("resume", False, _nullable(_parse_any), (T,), "resume from the last checkpoint (true or its path)"),
     Option("amp", True, _parse_bool, (T,), "mixed precision on CUDA"),
+    Option("multi_scale", 0.0, _parse_multi_scale, (T,),
+           "train each batch at a random size within +/- this fraction of imgsz (a stride multiple); 0: off"),
     Option("fraction", 1.0, _parse_float, (T,), "fraction of the training set to use"),
     Option("freeze", None, _nullable(_parse_int_list), (T,), "freeze the first N layers, or a list of layer indices"),
     Option("val", True, _parse_bool, (T,), "validate during training"),

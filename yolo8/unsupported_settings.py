@@ -13,9 +13,7 @@ _SEGMENT_TRAINING = "a segmentation-training setting: training segmentation mode
 _POSE = "a pose-estimation setting: yolo8 has no pose task"
 
 UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
-    "time": "a training time limit in hours; set epochs instead",
     "profile": "profiling of export formats during training",
-    "multi_scale": "random image sizes during training; train at one imgsz",
     "label_smoothing": "label smoothing, deprecated in YOLOv8 itself",
     "show": "results shown in a window; yolo8 saves them (save=True) under the run directory instead",
     "visualize": "saving feature maps of every layer",

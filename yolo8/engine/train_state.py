@@ -63,7 +63,7 @@ def load_resume_checkpoint(path: Path) -> dict:
     if state is None:
         raise CheckpointError(f"{path} holds no training state (it is a best.pt or an exported model), so it "
                               f"cannot be resumed; start a new run with model={path}.")
-    epochs = (checkpoint.get("train_args") or {}).get("epochs")
+    epochs = state.get("epochs", (checkpoint.get("train_args") or {}).get("epochs"))  # a time budget re-plans it
     if epochs is not None and state["epoch"] + 1 >= epochs:
         raise CheckpointError(f"{path}: that run already finished all {epochs} epochs; nothing to resume. "
                               f"Start a new run with model={path} to train further.")

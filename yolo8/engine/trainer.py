@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
 from yolo8.engine.callbacks import Callbacks
 from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
 from yolo8.engine.ema import ModelEMA, unwrap
+from yolo8.engine.multi_scale import random_training_size, resize_batch
 from yolo8.engine.optim import (Warmup, build_optimizer, lr_factor, optimizer_state_fits, resolve_optimizer,
                                 warmup_iterations)
 from yolo8.engine.results_log import ResultsLog, progress_header, progress_line
@@ -31,6 +33,7 @@ class Trainer:
 
     Attributes users' callbacks read: ``config``, ``epoch``, ``epochs``, ``model``, ``ema``, ``save_dir``,
     ``loss_items`` (mean box/cls/dfl of the epoch so far), ``metrics`` (last validation), ``best_fitness``.
+    With ``time`` set, ``epochs`` is re-planned after every epoch to what fits the remaining time.
     """
 
     def __init__(self, config: Config, model: nn.Module | None = None, model_source: str | None = None,
@@ -52,6 +55,7 @@ class Trainer:
         self.best_fitness = None
         self.epoch = 0
         self.loss_items = np.zeros(3)
+        self.train_seconds = 0.0  # spent in the epoch loop, over all sessions of a resumed run
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -85,7 +89,7 @@ class Trainer:
         self.epochs = config.epochs
         self.image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
         self.batch_size = max(config.batch // self.dist.world_size, 1)
-        stride = max(int(self.model.stride.max()), 32)
+        self.stride = stride = max(int(self.model.stride.max()), 32)
         self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
                                             config.workers, self.dist.rank)
         head = unwrap(self.model).head
@@ -134,6 +138,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.start_epoch, self.best_fitness = state["epoch"] + 1, state["best_fitness"]
+        self.epochs = state.get("epochs", self.epochs)  # a time budget may have re-planned it
+        self.train_seconds = state.get("train_seconds", 0.0)
         restore_rng_state(state["rng"])
         LOGGER.info("Resuming %s from epoch %d to %d", self.save_dir, self.start_epoch + 1, self.epochs)
 
@@ -149,7 +155,11 @@ class Trainer:
         LOGGER.info("Image sizes %d train, %d val; %d dataloader workers\nLogging results to %s\n"
                     "Starting training for %d epochs...", self.image_size, self.image_size,
                     loader.num_workers, self.save_dir, self.epochs)
-        for epoch in range(self.start_epoch, self.epochs):
+        if config.time is not None:
+            LOGGER.info("Time budget %g h: the number of epochs is re-planned after each epoch", config.time)
+        session_start, seconds_before = time.monotonic(), self.train_seconds
+        epoch = self.start_epoch
+        while epoch < self.epochs:  # not range(): a time budget changes self.epochs as the run goes
             self.epoch = epoch
             self.callbacks.run("on_train_epoch_start", self)
             if closes_mosaic(epoch, self.epochs, config.close_mosaic) and loader.dataset.mosaic_enabled:
@@ -167,6 +177,9 @@ class Trainer:
                     self.accumulate = max(1, round(float(np.interp(iteration, [0, self.warmup.iterations],
                                                                    [1, config.nbs / config.batch]))))
                 images = batch.images.to(self.device, non_blocking=True).float() / 255
+                if config.multi_scale > 0:
+                    size = random_training_size(self.image_size, config.multi_scale, self.stride)
+                    images = resize_batch(images, size, self.stride)
                 with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
                     total, items = self.loss(self.model(images), batch.targets.to(self.device))
                 self.scaler.scale(total * self.dist.world_size).backward()
@@ -180,11 +193,13 @@ class Trainer:
                         self._plot_training_batch(batch, i)
                 self.callbacks.run("on_train_batch_end", self)
             learning_rates = [group["lr"] for group in self.optimizer.param_groups]
+            if config.time is not None:  # before the scheduler step, so the next epoch's lr follows the new plan
+                self._plan_within_time(epoch, session_start, seconds_before)
             self.scheduler.step()
             self.callbacks.run("on_train_epoch_end", self)
             stop = False
             if self.dist.is_main:
-                final_epoch = epoch + 1 == self.epochs
+                final_epoch = epoch + 1 >= self.epochs
                 if config.val or final_epoch:
                     self.metrics = self.validator(self.ema.ema)
                 fitness = self.metrics.fitness if self.metrics is not None else -float(self.loss_items.sum())
@@ -193,6 +208,7 @@ class Trainer:
                     self.best_fitness, patience_left = fitness, config.patience
                 else:
                     patience_left -= 1
+                self.train_seconds = seconds_before + time.monotonic() - session_start
                 self.results_log.append(epoch, self.loss_items, self.metrics, learning_rates)
                 self._save(epoch, improved)
                 self.callbacks.run("on_fit_epoch_end", self)
@@ -202,7 +218,22 @@ class Trainer:
                                 "%s", config.patience, config.patience, self.weights_dir / "best.pt")
             if self.dist.broadcast_stop(stop):
                 break
+            epoch += 1
         return self._finish()
+
+    def _plan_within_time(self, epoch: int, session_start: float, seconds_before: float) -> None:
+        """Set ``self.epochs`` to what fits ``config.time``, at this session's pace so far (validations
+        included); rank 0 decides for every rank."""
+        planned = None
+        if self.dist.is_main:
+            session_seconds = time.monotonic() - session_start
+            seconds_per_epoch = session_seconds / (epoch + 1 - self.start_epoch)
+            spent = seconds_before + session_seconds
+            planned = epochs_within(self.config.time * 3600, spent, epoch + 1, seconds_per_epoch)
+            if planned != self.epochs:
+                LOGGER.info("time=%g h: %.0f s used, %.1f s per epoch -> %d epochs in all", self.config.time, spent,
+                            seconds_per_epoch, planned)
+        self.epochs = self.dist.share_from_main(planned)
 
     def _progress(self, loader, batches: int):
         if not self.dist.is_main:
@@ -227,8 +258,8 @@ class Trainer:
         state = {
             "model": {k: v.detach().cpu().contiguous() for k, v in unwrap(self.model).state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "ema_updates": self.ema.updates, "epoch": epoch, "best_fitness": self.best_fitness,
-            "rng": capture_rng_state(),
+            "ema_updates": self.ema.updates, "epoch": epoch, "epochs": self.epochs,
+            "best_fitness": self.best_fitness, "train_seconds": self.train_seconds, "rng": capture_rng_state(),
         }
         common = {"epoch": epoch, "best_fitness": self.best_fitness, "metrics": metrics}
         save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, train_state=state, **common),
@@ -273,6 +304,15 @@ def closes_mosaic(epoch: int, epochs: int, close_mosaic: int) -> bool:
     """
     switch_epoch = epochs - close_mosaic
     return close_mosaic > 0 and switch_epoch >= 0 and epoch >= switch_epoch
+
+
+def epochs_within(budget_seconds: float, spent_seconds: float, epochs_done: int, seconds_per_epoch: float) -> int:
+    """Total epochs a time budget allows: those done, plus as many more as fit whole in the time left.
+
+    Equal to ``epochs_done`` (stop now) once the next epoch would overrun the budget.
+    """
+    remaining = max(budget_seconds - spent_seconds, 0.0)
+    return epochs_done + math.floor(remaining / seconds_per_epoch)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
