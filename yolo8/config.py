@@ -191,6 +191,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("conf", None, _nullable(_parse_float), (V, P), "confidence threshold (default 0.25 predict, 0.001 val)"),
     Option("iou", 0.7, _parse_float, (V, P), "NMS IoU threshold"),
     Option("max_det", 300, _parse_int, (V, P), "maximum detections per image"),
+    Option("augment", False, _parse_bool, (V, P),
+           "test-time augmentation: also predict on scaled and mirrored views (detection; 2-3x slower)"),
     Option("half", False, _parse_bool, (V, P, E), "half precision (CUDA)"),
     Option("plots", True, _parse_bool, TV, "save plots"),
     # predict

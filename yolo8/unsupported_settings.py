@@ -17,7 +17,6 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "label_smoothing": "label smoothing, deprecated in YOLOv8 itself",
     "show": "results shown in a window; yolo8 saves them (save=True) under the run directory instead",
     "visualize": "saving feature maps of every layer",
-    "augment": "test-time augmentation",
     "embed": "returning feature embeddings instead of detections",
     "retina_masks": "yolo8 always returns masks at the original image resolution, which is what it asks for",
     "save_frames": "saving single video frames as images",

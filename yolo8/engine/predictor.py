@@ -24,6 +24,7 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
+from yolo8.engine.augmented_inference import AugmentedInference
 from yolo8.engine.device import select_device
 from yolo8.engine.predict_steps import TASKS, NmsSettings, output_fields, prepare_image
 from yolo8.engine.predict_writer import ResultWriter, chunks, describe
@@ -79,6 +80,8 @@ class Predictor:
         self.device = select_device(self.config.device)
         self.half = bool(self.config.half) and self.device.type == "cuda"
         self.model = inference_copy(model, self.device, self.half)
+        if self.config.augment:
+            self.model = AugmentedInference(self.model)
         self.names = dict(getattr(model, "names", {}))
         self.stride = int(torch.as_tensor(model.stride).max())
         self.imgsz = input_size(self.config.imgsz, self.stride)

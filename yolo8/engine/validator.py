@@ -14,6 +14,7 @@ from torch import nn
 from yolo8.config import Config
 from yolo8.data.crowd import CrowdRegions, crowd_annotations
 from yolo8.data.transforms.letterbox import boxes_from_letterbox
+from yolo8.engine.augmented_inference import AugmentedInference, require_detection
 from yolo8.engine.callbacks import Callbacks
 from yolo8.metrics.coco_json import CocoJsonRecorder, image_id_from_path
 from yolo8.metrics.confusion import ConfusionMatrix
@@ -227,6 +228,8 @@ def format_table(summary: DetectionSummary, per_class: bool) -> str:
 
 def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None = None) -> ValidationResult:
     """`yolo8 val`: score ``model`` on the ``split`` of ``data``, plots into runs/<task>/valN."""
+    if config.augment:
+        require_detection(model)
     if model.task == "segment":
         from yolo8.engine.segment_validator import validate_segmentation_model
 
@@ -276,7 +279,10 @@ def prepare_validation(model: nn.Module, config: Config) -> ValidationSetup:
                                  config.exist_ok, mkdir=True)
     category_ids = None if config.single_cls else coco_category_ids(data)
     half = bool(config.half) and device.type == "cuda"
-    return ValidationSetup(device, data, loader, save_dir, inference_copy(model, device, half), category_ids)
+    inference_model = inference_copy(model, device, half)
+    if config.augment:
+        inference_model = AugmentedInference(inference_model)
+    return ValidationSetup(device, data, loader, save_dir, inference_model, category_ids)
 
 
 def report_speed_and_location(result) -> None:
