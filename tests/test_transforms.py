@@ -1,5 +1,6 @@
 """Transforms keep labels on the pixels they describe: mosaic, random affine, flips, HSV, mixup, polygons."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -175,10 +176,19 @@ def test_hsv_changes_colours_not_labels():
 
 
 def test_hsv_tables_values():
-    hue, saturation, value = hsv_tables(np.array([1.5, 2.0, 0.5]))
-    assert [hue[100], saturation[100], value[100]] == [150, 200, 50]
-    assert [hue[150], saturation[150], value[150]] == [225 % 180, 255, 75]
-    np.testing.assert_array_equal(hsv_tables(np.ones(3))[0][:180], np.arange(180))
+    hue, saturation, value = hsv_tables(0.25, 2.0, 0.5)  # a quarter of the hue circle is 45 of OpenCV's 180
+    assert [hue[100], saturation[100], value[100]] == [145, 200, 50]
+    assert [hue[150], saturation[150], value[150]] == [(150 + 45) % 180, 255, 75]
+    assert hsv_tables(-0.25, 1.0, 1.0)[0][10] == 10 - 45 + 180  # wraps below 0 too
+    np.testing.assert_array_equal(hsv_tables(0.0, 1.0, 1.0)[0][:180], np.arange(180))
+
+
+def test_hue_is_shifted_not_scaled_so_red_changes_too():
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 2] = 255  # BGR pure red: hue 0, which any hue gain would leave at 0
+    hues = [int(cv2.cvtColor(random_hsv(red, np.random.default_rng(seed), 0.015, 0.0, 0.0), cv2.COLOR_BGR2HSV)[0, 0, 0])
+            for seed in range(20)]
+    assert len(set(hues)) > 2 and all(hue <= 3 or hue >= 177 for hue in hues)  # within +/- 0.015 x 180 = 2.7
 
 
 def test_mixup_concatenates_labels_and_blends():
