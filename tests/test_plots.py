@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from yolo8.engine.results_log import COLUMNS
 from yolo8.metrics.plots import (
     plot_confusion_matrix,
     plot_image_batch,
@@ -22,11 +23,7 @@ from yolo8.metrics.plots.confusion import normalize_columns
 from yolo8.metrics.plots.results import panel_layout
 from yolo8.plotting import class_colour
 
-RESULT_COLUMNS = [
-    "epoch", "train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)", "metrics/recall(B)",
-    "metrics/mAP50(B)", "metrics/mAP50-95(B)", "val/box_loss", "val/cls_loss", "val/dfl_loss",
-    "lr/pg0", "lr/pg1", "lr/pg2",
-]
+RESULT_COLUMNS = list(COLUMNS)  # what the trainer writes, "time" included (it gets no panel)
 
 
 def read_image(path):
@@ -77,9 +74,9 @@ def test_read_results_csv_strips_headers_and_marks_bad_cells_nan(tmp_path):
 
 
 def test_panel_layout_puts_val_losses_under_train_losses():
-    rows = panel_layout(RESULT_COLUMNS[1:])
-    assert rows[0] == RESULT_COLUMNS[1:6]
-    assert rows[1] == RESULT_COLUMNS[8:11] + RESULT_COLUMNS[6:8]
+    rows = panel_layout([name for name in RESULT_COLUMNS if name not in ("epoch", "time")])
+    assert rows[0] == ["train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)", "metrics/recall(B)"]
+    assert rows[1] == ["val/box_loss", "val/cls_loss", "val/dfl_loss", "metrics/mAP50(B)", "metrics/mAP50-95(B)"]
     assert rows[2] == ["lr/pg0", "lr/pg1", "lr/pg2"]
     assert panel_layout(["train/box_loss", "custom"]) == [["train/box_loss", "custom"]]
 

@@ -59,6 +59,8 @@ def test_resume_finishes_with_same_epoch_count(shapes_dataset, tiny_model_yaml, 
     resumed.train(resume=str(last))
     rows = read_results(tmp_path / "run")
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
+    seconds = [float(row["time"]) for row in rows]
+    assert all(later > earlier for earlier, later in zip(seconds, seconds[1:]))  # the resumed run adds to the time
     best = YOLO(tmp_path / "run" / "weights" / "best.pt")
     assert best.task == "detect" and best.names == {0: "square", 1: "disc"}
     assert load_checkpoint(tmp_path / "run" / "weights" / "last.pt")["train_state"]["epoch"] == 3

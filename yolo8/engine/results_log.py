@@ -10,7 +10,7 @@ import torch
 
 LOSS_NAMES = ("box_loss", "cls_loss", "dfl_loss")
 COLUMNS = (
-    "epoch", "train/box_loss", "train/cls_loss", "train/dfl_loss",
+    "epoch", "time", "train/box_loss", "train/cls_loss", "train/dfl_loss",
     "metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)",
     "val/box_loss", "val/cls_loss", "val/dfl_loss", "lr/pg0", "lr/pg1", "lr/pg2",
 )
@@ -28,19 +28,23 @@ def progress_line(epoch: int, epochs: int, losses: np.ndarray, batch, device: to
 
 
 class ResultsLog:
-    """Appends one row per epoch to ``results.csv`` (the header is written with the first row)."""
+    """Appends one row per epoch to ``results.csv`` (the header is written with the first row).
+
+    ``time`` is the seconds of training so far, validation included (over all sessions of a resumed run).
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def append(self, epoch: int, train_losses: np.ndarray, validation, learning_rates: list[float]) -> None:
+    def append(self, epoch: int, seconds: float, train_losses: np.ndarray, validation,
+               learning_rates: list[float]) -> None:
         if validation is not None:
             box = validation.box
             metric_values = [box.precision, box.recall, box.map50, box.map]
             val_losses = list(validation.loss) if validation.loss is not None else [float("nan")] * 3
         else:
             metric_values, val_losses = [float("nan")] * 4, [float("nan")] * 3
-        row = [epoch + 1, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
+        row = [epoch + 1, seconds, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
         new_file = not self.path.exists() or epoch == 0
         with open(self.path, "w" if new_file else "a", newline="") as file:
             writer = csv.writer(file)

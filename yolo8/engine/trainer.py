@@ -209,7 +209,7 @@ class Trainer:
                 else:
                     patience_left -= 1
                 self.train_seconds = seconds_before + time.monotonic() - session_start
-                self.results_log.append(epoch, self.loss_items, self.metrics, learning_rates)
+                self.results_log.append(epoch, self.train_seconds, self.loss_items, self.metrics, learning_rates)
                 self._save(epoch, improved)
                 self.callbacks.run("on_fit_epoch_end", self)
                 stop = patience_left <= 0

@@ -59,7 +59,7 @@ def plot_results(csv_file, save_file=None) -> Path:
     """Plot every column of a training ``results.csv`` against epoch; return the PNG path.
 
     Args:
-        csv_file: CSV with an ``epoch`` column (1-based; row number when absent) and any of
+        csv_file: CSV with an ``epoch`` column (1-based; row number when absent), optionally ``time``, and any of
             ``train/*_loss``, ``metrics/*``, ``val/*_loss``, ``lr/pg*`` columns.
         save_file: output path; default ``results.png`` beside the CSV.
     Each panel shows the raw values (markers and line) and, from 5 epochs on, a Gaussian-smoothed line.
@@ -68,6 +68,7 @@ def plot_results(csv_file, save_file=None) -> Path:
     save_file = Path(csv_file).with_name("results.png") if save_file is None else Path(save_file)
     num_rows = max((len(values) for values in columns.values()), default=0)
     epochs = columns.pop("epoch", np.arange(1, num_rows + 1, dtype=np.float64))
+    columns.pop("time", None)  # wall-clock seconds: a straight line, no curve worth a panel
     rows = panel_layout(list(columns)) or [["(no columns)"]]
     num_columns = max(len(row) for row in rows)
     figure = new_figure(PANEL_WIDTH * num_columns, PANEL_HEIGHT * len(rows))
