@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,14 @@ def test_yolov8_setting_we_lack_is_named_as_such_not_as_a_typo(capsys):
     with pytest.raises(ConfigError, match="'format' is a YOLOv8 setting.*export mode is not available"):
         Config(format="onnx")
     assert not set(UNSUPPORTED_YOLOV8_SETTINGS) & {option.name for option in OPTIONS}  # never both
+
+
+def test_every_incumbent_setting_is_either_ours_or_refused_with_a_reason():
+    listed = (Path(__file__).parent / "fixtures" / "ultralytics_8.4_settings.txt").read_text().splitlines()
+    keys = [line for line in listed if line and not line.startswith("#")]
+    assert len(keys) > 100
+    known = {option.name for option in OPTIONS} | set(UNSUPPORTED_YOLOV8_SETTINGS)
+    assert [key for key in keys if key not in known] == []
 
 
 def test_time_budget_must_be_positive(capsys):

@@ -175,6 +175,17 @@ def test_hsv_changes_colours_not_labels():
     assert np.abs(same.astype(int) - image).max() <= 1
 
 
+def test_bgr_swaps_red_and_blue_after_the_other_steps():
+    image, classes, boxes = object_images(seed=3)
+    annotations = annotations_for(classes, boxes, True, 96)
+    plain = Augmentation(**{**Augmentation.none().__dict__, "hsv_v": 0.4, "fliplr": 0.5})
+    swapped = Augmentation(**{**plain.__dict__, "bgr": 1.0})
+    expected, expected_labels = colour_and_flips(image, annotations, np.random.default_rng(5), plain)
+    out, labels = colour_and_flips(image, annotations, np.random.default_rng(5), swapped)
+    np.testing.assert_array_equal(out, expected[..., ::-1])
+    np.testing.assert_array_equal(labels.boxes, expected_labels.boxes)
+
+
 def test_hsv_tables_values():
     hue, saturation, value = hsv_tables(0.25, 2.0, 0.5)  # a quarter of the hue circle is 45 of OpenCV's 180
     assert [hue[100], saturation[100], value[100]] == [145, 200, 50]

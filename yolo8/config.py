@@ -232,7 +232,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("fliplr", 0.5, _parse_float, (T,), "probability of a horizontal flip"),
     Option("mosaic", 1.0, _parse_float, (T,), "probability of a 4-image mosaic"),
     Option("mixup", 0.0, _parse_float, (T,), "probability of mixup"),
+    Option("bgr", 0.0, _parse_float, (T,), "probability of swapping the red and blue channels"),
     Option("copy_paste", 0.0, _parse_float, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
+    Option("copy_paste_mode", "flip", _choice("flip"), (T,), "how copy-paste finds its copies: flip (mirrored)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

@@ -11,6 +11,8 @@ _EXPORT = "export settings: export mode is not available in yolo8 yet"
 _CLASSIFY_TRAINING = "a classification-training setting: training classifiers is not available in yolo8 yet"
 _SEGMENT_TRAINING = "a segmentation-training setting: training segmentation models is not available in yolo8 yet"
 _POSE = "a pose-estimation setting: yolo8 has no pose task"
+_DEPTH = "a depth-estimation setting: yolo8 has no depth task"
+_DISTILL = "knowledge distillation from a teacher model"
 
 UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "profile": "profiling of export formats during training",
@@ -29,5 +31,15 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "dropout": _CLASSIFY_TRAINING, "auto_augment": _CLASSIFY_TRAINING, "erasing": _CLASSIFY_TRAINING,
     "crop_fraction": _CLASSIFY_TRAINING,
     "overlap_mask": _SEGMENT_TRAINING, "mask_ratio": _SEGMENT_TRAINING,
-    "pose": _POSE, "kobj": _POSE,
+    "pose": _POSE, "kobj": _POSE, "rle": _POSE,
+    "angle": "an oriented-box loss gain: yolo8 has no OBB task",
+    "dlog": _DEPTH, "dgrad": _DEPTH, "dlam": _DEPTH,
+    "cutmix": "CutMix augmentation; mixup (mixup=0.1) is available",
+    "cls_pw": "class weights for imbalanced data",
+    "cls_remap": "remapping class rows of a pretrained head by name",
+    "compile": "torch.compile of the model",
+    "channels_last": "yolo8 always trains and infers on CPU in the channels-last layout, and CUDA chooses its own",
+    "quantize": _EXPORT,
+    "stream_buffer": "buffering every frame of a live stream",
+    "distill_model": _DISTILL, "dis": _DISTILL,
 }

@@ -22,6 +22,7 @@ class Augmentation:
         degrees, translate, scale, shear, perspective: random warp ranges (see ``random_affine_matrix``).
         hsv_h, hsv_s, hsv_v: HSV gain ranges (fractions).
         fliplr, flipud: flip probabilities.
+        bgr: probability of swapping the red and blue channels.
         mixup: probability of blending with a second mosaic.
         copy_paste: fraction of objects pasted again, mirrored (needs polygon labels; see ``copy_paste``).
     """
@@ -37,6 +38,7 @@ class Augmentation:
     hsv_v: float
     fliplr: float
     flipud: float
+    bgr: float
     mixup: float
     copy_paste: float
 
@@ -55,12 +57,15 @@ class Augmentation:
 def colour_and_flips(
     image_bgr: np.ndarray, annotations: Annotations, rng: np.random.Generator, augmentation: Augmentation
 ) -> tuple[np.ndarray, Annotations]:
-    """Random HSV then random vertical / horizontal flips of an (H, W, 3) BGR image and its labels."""
+    """Random HSV, random vertical / horizontal flips, then a random red-blue swap of an (H, W, 3) BGR image
+    and its labels."""
     image = random_hsv(image_bgr, rng, augmentation.hsv_h, augmentation.hsv_s, augmentation.hsv_v)
     if rng.random() < augmentation.flipud:
         image, annotations = flip_vertical(image, annotations)
     if rng.random() < augmentation.fliplr:
         image, annotations = flip_horizontal(image, annotations)
+    if augmentation.bgr and rng.random() < augmentation.bgr:  # no draw when off: default runs stay as they were
+        image = np.ascontiguousarray(image[..., ::-1])
     return image, annotations
 
 
