@@ -60,6 +60,7 @@ class AugmentedInference(nn.Module):
         self.model = model
         self.task = "detect"
         self.stride_max = int(torch.as_tensor(model.stride).max())
+        self.train(model.training)  # a wrapper made in train mode would put the model back in train mode later
 
     def forward(self, images: torch.Tensor):
         width = images.shape[-1]
