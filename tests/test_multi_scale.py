@@ -1,5 +1,8 @@
 """Multi-scale training: the random size rule, the batch resize, the setting, and a run that uses it."""
 
+import random
+from collections import Counter
+
 import pytest
 import torch
 
@@ -10,24 +13,16 @@ from yolo8.nn.model import build_model
 from tests.test_train_e2e import TRAIN_SETTINGS
 
 
-class FixedDraw:
-    """Stands in for a generator: uniform(a, b) gives the point ``at`` (0..1) of the way from a to b."""
-
-    def __init__(self, at):
-        self.at = at
-
-    def uniform(self, low, high):
-        return low + self.at * (high - low)
-
-
-@pytest.mark.parametrize("at, expected", [(0.0, 160), (1.0, 480), (0.5, 320), (0.53, 320), (0.6, 352)])
-def test_random_size_spans_the_fraction_in_stride_steps(at, expected):
-    # 320 x [0.5, 1.5] = [160, 480]; 0.53 -> 339.2 rounds down to 320, 0.6 -> 352 is a multiple already
-    assert random_training_size(320, 0.5, 32, FixedDraw(at)) == expected
+def test_random_size_is_any_stride_multiple_in_range_equally_often():
+    rng = random.Random(0)
+    sizes = Counter(random_training_size(320, 0.5, 32, rng) for _ in range(11000))
+    assert sorted(sizes) == list(range(160, 481, 32))  # 320 x [0.5, 1.5] = [160, 480]: 11 sizes, ends included
+    assert min(sizes.values()) > 850 and max(sizes.values()) < 1150  # about 1000 each
+    assert {random_training_size(320, 0.05, 32, rng) for _ in range(100)} == {320}  # [304, 336] holds one
 
 
 def test_random_size_is_at_least_one_stride():
-    assert random_training_size(32, 0.9, 32, FixedDraw(0.0)) == 32  # 3.2 px would round to 0
+    assert random_training_size(32, 0.9, 32, random.Random(0)) == 32  # [3.2, 60.8]: 32 is the only multiple
 
 
 def test_resize_batch_scales_the_longer_side_and_keeps_stride_multiples():

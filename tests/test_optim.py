@@ -12,7 +12,6 @@ from yolo8.engine.optim import (
     BIASES_GROUP, NORM_WEIGHTS_GROUP, WEIGHTS_GROUP, Warmup, build_optimizer, lr_factor, parameter_groups,
     resolve_optimizer, warmup_iterations,
 )
-from yolo8.engine.trainer import epochs_within
 from yolo8.nn.model import build_model
 from tests.conftest import write_shapes_dataset
 
@@ -111,7 +110,7 @@ def test_trainer_schedule_matches_yolov8_batch_by_batch(tiny_model_yaml, tmp_pat
 
 
 def test_deterministic_seeding_does_not_nan_fill_new_tensors():
-    from yolo8.engine.trainer import seed_everything
+    from yolo8.engine.device import seed_everything
 
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_filling = torch.utils.deterministic.fill_uninitialized_memory
@@ -150,10 +149,3 @@ def test_resuming_optimizer_state_with_other_groups_names_the_file_and_the_fix(s
     with pytest.raises(ValueError, match=r"last\.pt: its optimizer state does not fit .* model=.*last\.pt"):
         YOLO(last).train(resume=str(last))
 
-
-def test_epochs_within_a_time_budget():
-    # 100 s budget, 30 s spent over 3 epochs at 10 s each: 7 more fit whole
-    assert epochs_within(100, 30, 3, 10.0) == 10
-    assert epochs_within(100, 30, 3, 10.5) == 9  # 70 s left: 6 epochs of 10.5 s, a 7th would overrun
-    assert epochs_within(100, 95, 9, 10.0) == 9  # the next epoch would overrun: stop now
-    assert epochs_within(100, 130, 12, 10.0) == 12  # already over: stop now, never fewer than done

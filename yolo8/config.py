@@ -220,7 +220,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("cls", 0.5, _parse_float, (T,), "classification loss gain"),
     Option("dfl", 1.5, _parse_float, (T,), "distribution focal loss gain"),
     Option("nbs", 64, _parse_int, (T,), "nominal batch size: gradients accumulate up to it"),
-    Option("hsv_h", 0.015, _parse_float, (T,), "HSV hue augmentation (fraction)"),
+    Option("hsv_h", 0.015, _parse_float, (T,), "hue shift (+/- fraction of the colour circle)"),
     Option("hsv_s", 0.7, _parse_float, (T,), "HSV saturation augmentation (fraction)"),
     Option("hsv_v", 0.4, _parse_float, (T,), "HSV value augmentation (fraction)"),
     Option("degrees", 0.0, _parse_float, (T,), "rotation (+/- degrees)"),
@@ -234,7 +234,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("mixup", 0.0, _parse_float, (T,), "probability of mixup"),
     Option("bgr", 0.0, _parse_float, (T,), "probability of swapping the red and blue channels"),
     Option("copy_paste", 0.0, _parse_float, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
-    Option("copy_paste_mode", "flip", _choice("flip"), (T,), "how copy-paste finds its copies: flip (mirrored)"),
+    Option("copy_paste_mode", "flip", _choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

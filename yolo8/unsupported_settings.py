@@ -38,7 +38,7 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "cls_pw": "class weights for imbalanced data",
     "cls_remap": "remapping class rows of a pretrained head by name",
     "compile": "torch.compile of the model",
-    "channels_last": "yolo8 always trains and infers on CPU in the channels-last layout, and CUDA chooses its own",
+    "channels_last": "yolo8 always trains and predicts in the channels-last memory layout",
     "quantize": _EXPORT,
     "stream_buffer": "buffering every frame of a live stream",
     "distill_model": _DISTILL, "dis": _DISTILL,

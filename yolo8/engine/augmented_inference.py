@@ -1,10 +1,11 @@
 """Test-time augmentation (``augment=True``) for detection: one image seen at three scales, one of them mirrored.
 
 Each view's predictions are mapped back to the input image's pixels and all are handed to NMS together,
-which keeps the best-scoring box of each object over the views. The views are YOLOv8's: scales 1, 0.83
-and 0.67 of the input, the 0.83 view flipped left-right. A smaller view helps with large objects, the
-mirror with asymmetric ones. The views hold 2.1x the pixels of the input, and inference costs about that
-much more, plus a larger NMS.
+which keeps the best-scoring box of each object over the views. The views are YOLOv8's published ones:
+scales 1, 0.83 and 0.67 of the input, the 0.83 view flipped left-right. Merging them in one NMS is our
+own choice, so scores differ from the incumbent's augmented ones. A smaller view helps with large objects,
+the mirror with asymmetric ones. The views hold 2.1x the pixels of the input, and inference costs about
+that much more, plus a larger NMS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def boxes_to_input(decoded: torch.Tensor, gains: tuple[float, float], flip: bool
     """(B, 4 + k, A) predictions of a view (boxes cx, cy, w, h in view pixels) -> the same in input pixels,
     for an input ``width`` pixels wide. Padding sits right and bottom, so it moves no coordinate."""
     gain_y, gain_x = gains
-    boxes = decoded[:, :4] / decoded.new_tensor([gain_x, gain_y, gain_x, gain_y]).view(1, 4, 1)
+    boxes = decoded[:, :4] / decoded.new_tensor([gain_x, gain_y, gain_x, gain_y]).view(1, 4, 1)  # (B, 4, A) / (1, 4, 1)
     if flip:
         boxes = torch.cat((width - boxes[:, :1], boxes[:, 1:]), dim=1)
     return torch.cat((boxes, decoded[:, 4:]), dim=1)

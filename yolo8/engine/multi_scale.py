@@ -1,10 +1,12 @@
 """Multi-scale training (``multi_scale``): each batch is resized to a random stride-multiple size.
 
 Labels are normalised to the image, so only the pixels change; the loss reads the size from the features.
+Under DDP each rank draws its own sizes (its own seed), so ranks train at different sizes in a step.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import torch
@@ -12,11 +14,12 @@ import torch.nn.functional as F
 
 
 def random_training_size(image_size: int, fraction: float, stride: int, rng: random.Random = random) -> int:
-    """A size drawn uniformly from ``image_size`` x [1 - fraction, 1 + fraction], rounded to a multiple
-    of ``stride`` and at least one stride. ``rng`` defaults to Python's global generator, which the
-    trainer seeds and a resumed run restores."""
-    size = rng.uniform(image_size * (1 - fraction), image_size * (1 + fraction))
-    return max(round(size / stride), 1) * stride
+    """One of the stride multiples within ``image_size`` x [1 - fraction, 1 + fraction], all equally likely
+    (at least one stride). ``rng`` defaults to Python's global generator, which the trainer seeds and a
+    resumed run restores."""
+    smallest = max(math.ceil(image_size * (1 - fraction) / stride), 1)
+    largest = max(math.floor(image_size * (1 + fraction) / stride), smallest)
+    return rng.randint(smallest, largest) * stride
 
 
 def resize_batch(images: torch.Tensor, size: int, stride: int) -> torch.Tensor:

@@ -122,12 +122,16 @@ class Warmup:
                 group["momentum"] = float(np.interp(iteration, points, [self.start_momentum, self.momentum]))
 
 
-def warmup_iterations(warmup_epochs: float, batches_per_epoch: int, epochs: int) -> int:
+def warmup_iterations(warmup_epochs: float, batches_per_epoch: int, epochs: int | None) -> int:
     """Batches of warm-up: round(warmup_epochs × batches), at most all but the last epoch; 0 turns it off.
+    ``epochs`` None: the run's length is not known yet (a time budget), so no cap.
 
     This is what YOLOv8 (8.4) does, measured from its learning rates: 3 warm-up epochs of 25 batches are 75
     iterations in a 30-epoch run, and a 3-epoch run of 13 batches warms up for 26.
     """
     if warmup_epochs <= 0:
         return 0
-    return max(min(round(warmup_epochs * batches_per_epoch), (epochs - 1) * batches_per_epoch), 0)
+    iterations = round(warmup_epochs * batches_per_epoch)
+    if epochs is not None:
+        iterations = min(iterations, (epochs - 1) * batches_per_epoch)
+    return max(iterations, 0)

@@ -46,8 +46,23 @@ class ResultsLog:
             metric_values, val_losses = [float("nan")] * 4, [float("nan")] * 3
         row = [epoch + 1, seconds, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
         new_file = not self.path.exists() or epoch == 0
+        if not new_file:
+            self._upgrade_columns()
         with open(self.path, "w" if new_file else "a", newline="") as file:
             writer = csv.writer(file)
             if new_file:
                 writer.writerow(COLUMNS)
             writer.writerow([row[0]] + [f"{float(value):.6g}" for value in row[1:]])
+
+    def _upgrade_columns(self) -> None:
+        """Rewrite a results.csv from an older yolo8 (e.g. without ``time``) with today's columns, cells it
+        lacks left empty, so a resumed run appends rows that line up with the header."""
+        with open(self.path, newline="") as file:
+            reader = csv.DictReader(file)
+            rows = list(reader)
+        if tuple(name.strip() for name in reader.fieldnames or ()) == COLUMNS:
+            return
+        with open(self.path, "w", newline="") as file:
+            writer = csv.DictWriter(file, COLUMNS, restval="", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows({key.strip(): value for key, value in row.items()} for row in rows)

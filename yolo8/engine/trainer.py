@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ from yolo8.engine.multi_scale import random_training_size, resize_batch
 from yolo8.engine.optim import (Warmup, build_optimizer, lr_factor, optimizer_state_fits, resolve_optimizer,
                                 warmup_iterations)
 from yolo8.engine.results_log import ResultsLog, progress_header, progress_line
+from yolo8.engine.time_budget import TrainingClock, epochs_within
 from yolo8.engine.train_state import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
 
 LOGGER = logging.getLogger("yolo8")
@@ -33,7 +31,7 @@ class Trainer:
 
     Attributes users' callbacks read: ``config``, ``epoch``, ``epochs``, ``model``, ``ema``, ``save_dir``,
     ``loss_items`` (mean box/cls/dfl of the epoch so far), ``metrics`` (last validation), ``best_fitness``.
-    With ``time`` set, ``epochs`` is re-planned after every epoch to what fits the remaining time.
+    With ``time`` set, ``epochs`` is re-planned before every epoch after the first to what fits the time left.
     """
 
     def __init__(self, config: Config, model: nn.Module | None = None, model_source: str | None = None,
@@ -60,7 +58,7 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         from yolo8.data.build import evaluation_loader, resolve_data, training_loader
-        from yolo8.engine.device import select_device, use_all_cores
+        from yolo8.engine.device import seed_everything, select_device, use_all_cores
         from yolo8.engine.distributed import DistributedContext
         from yolo8.engine.model_setup import prepare_model
         from yolo8.engine.run_dir import default_project, increment_run_dir
@@ -113,7 +111,9 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, self.optimizer_choice, weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda epoch: lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
-        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader), self.epochs),
+        # a time budget's epochs are not known before the first epoch: its warm-up is not capped by them
+        warmup_epochs_cap = self.epochs if config.time is None else None
+        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader), warmup_epochs_cap),
                              self.optimizer_choice.warmup_bias_lr, config.warmup_momentum, self.optimizer_choice.momentum)
         self.ema = ModelEMA(self.model) if self.dist.is_main else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and self.device.type == "cuda")
@@ -156,13 +156,21 @@ class Trainer:
                     "Starting training for %d epochs...", self.image_size, self.image_size,
                     loader.num_workers, self.save_dir, self.epochs)
         if config.time is not None:
-            LOGGER.info("Time budget %g h: the number of epochs is re-planned after each epoch", config.time)
-        session_start, seconds_before = time.monotonic(), self.train_seconds
+            LOGGER.info("Time budget %g h: the number of epochs is planned from the pace of the epochs run",
+                        config.time)
+        self.clock = TrainingClock(self.train_seconds)
+        # a new time-budget run has no plan until its first epoch is timed; a resumed one has its checkpoint's
+        plan_known = config.time is None or self.resume_checkpoint is not None
         epoch = self.start_epoch
-        while epoch < self.epochs:  # not range(): a time budget changes self.epochs as the run goes
+        while True:  # not range(): a time budget changes self.epochs as the run goes
+            if config.time is not None and epoch > self.start_epoch:
+                self._plan_within_time(epoch)
+                plan_known = True
+            if plan_known and epoch >= self.epochs:
+                break
             self.epoch = epoch
             self.callbacks.run("on_train_epoch_start", self)
-            if closes_mosaic(epoch, self.epochs, config.close_mosaic) and loader.dataset.mosaic_enabled:
+            if plan_known and closes_mosaic(epoch, self.epochs, config.close_mosaic) and loader.dataset.mosaic_enabled:
                 LOGGER.info("Closing dataloader mosaic")
                 loader.dataset.close_mosaic()
             if self.dist.enabled:
@@ -193,8 +201,6 @@ class Trainer:
                         self._plot_training_batch(batch, i)
                 self.callbacks.run("on_train_batch_end", self)
             learning_rates = [group["lr"] for group in self.optimizer.param_groups]
-            if config.time is not None:  # before the scheduler step, so the next epoch's lr follows the new plan
-                self._plan_within_time(epoch, session_start, seconds_before)
             self.scheduler.step()
             self.callbacks.run("on_train_epoch_end", self)
             stop = False
@@ -208,7 +214,7 @@ class Trainer:
                     self.best_fitness, patience_left = fitness, config.patience
                 else:
                     patience_left -= 1
-                self.train_seconds = seconds_before + time.monotonic() - session_start
+                self.train_seconds = self.clock.seconds
                 self.results_log.append(epoch, self.train_seconds, self.loss_items, self.metrics, learning_rates)
                 self._save(epoch, improved)
                 self.callbacks.run("on_fit_epoch_end", self)
@@ -221,19 +227,22 @@ class Trainer:
             epoch += 1
         return self._finish()
 
-    def _plan_within_time(self, epoch: int, session_start: float, seconds_before: float) -> None:
-        """Set ``self.epochs`` to what fits ``config.time``, at this session's pace so far (validations
-        included); rank 0 decides for every rank."""
+    def _plan_within_time(self, epoch: int) -> None:
+        """Before ``epoch``: set ``self.epochs`` to what fits ``config.time`` at this session's pace (whole
+        epochs, validation included), and this epoch's learning rate to the new plan. Rank 0 decides."""
         planned = None
         if self.dist.is_main:
-            session_seconds = time.monotonic() - session_start
-            seconds_per_epoch = session_seconds / (epoch + 1 - self.start_epoch)
-            spent = seconds_before + session_seconds
-            planned = epochs_within(self.config.time * 3600, spent, epoch + 1, seconds_per_epoch)
+            config, spent = self.config, self.clock.seconds
+            seconds_per_epoch = self.clock.session_seconds / (epoch - self.start_epoch)
+            planned = epochs_within(config.time * 3600, spent, epoch, seconds_per_epoch)
             if planned != self.epochs:
-                LOGGER.info("time=%g h: %.0f s used, %.1f s per epoch -> %d epochs in all", self.config.time, spent,
+                LOGGER.info("time=%g h: %.0f s used, %.1f s per epoch -> %d epochs in all", config.time, spent,
                             seconds_per_epoch, planned)
         self.epochs = self.dist.share_from_main(planned)
+        # the scheduler set this epoch's lr from the previous plan; warm-up reads the plan itself
+        factor = lr_factor(epoch, self.epochs, self.config.lrf, self.config.cos_lr)
+        for group, initial_lr in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = initial_lr * factor
 
     def _progress(self, loader, batches: int):
         if not self.dist.is_main:
@@ -304,26 +313,3 @@ def closes_mosaic(epoch: int, epochs: int, close_mosaic: int) -> bool:
     """
     switch_epoch = epochs - close_mosaic
     return close_mosaic > 0 and switch_epoch >= 0 and epoch >= switch_epoch
-
-
-def epochs_within(budget_seconds: float, spent_seconds: float, epochs_done: int, seconds_per_epoch: float) -> int:
-    """Total epochs a time budget allows: those done, plus as many more as fit whole in the time left.
-
-    Equal to ``epochs_done`` (stop now) once the next epoch would overrun the budget.
-    """
-    remaining = max(budget_seconds - spent_seconds, 0.0)
-    return epochs_done + math.floor(remaining / seconds_per_epoch)
-
-
-def seed_everything(seed: int, deterministic: bool) -> None:
-    """Seed Python, NumPy and torch; with ``deterministic``, ask torch for deterministic kernels."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        # Deterministic mode would also fill every new tensor with NaN, a debugging aid that only matters to a
-        # kernel reading memory it never wrote; it cost 4% of a CPU training step (746 vs 717 ms, yolov8n at 320).
-        torch.utils.deterministic.fill_uninitialized_memory = False
-        torch.backends.cudnn.deterministic = True
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

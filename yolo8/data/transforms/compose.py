@@ -20,7 +20,7 @@ class Augmentation:
     Attributes:
         mosaic: probability of a 4-image mosaic.
         degrees, translate, scale, shear, perspective: random warp ranges (see ``random_affine_matrix``).
-        hsv_h, hsv_s, hsv_v: HSV gain ranges (fractions).
+        hsv_h: hue shift range (fraction of the colour circle); hsv_s, hsv_v: saturation and value gain ranges.
         fliplr, flipud: flip probabilities.
         bgr: probability of swapping the red and blue channels.
         mixup: probability of blending with a second mosaic.

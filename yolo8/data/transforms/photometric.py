@@ -23,7 +23,8 @@ def hsv_tables(hue_shift: float, saturation_gain: float, value_gain: float) -> t
 def random_hsv(
     image_bgr: np.ndarray, rng: np.random.Generator, hue: float, saturation: float, value: float
 ) -> np.ndarray:
-    """(H, W, 3) uint8 BGR -> (H, W, 3) uint8 BGR with random HSV gains (the input when all gains are 0).
+    """(H, W, 3) uint8 BGR -> (H, W, 3) uint8 BGR with a random hue shift and saturation and value gains
+    (the input itself when all three ranges are 0).
 
     Three numbers d are drawn uniformly in [-1, 1] x (hue, saturation, value): the hue is shifted by
     d[0] of the colour circle, saturation and value are multiplied by 1 + d[1] and 1 + d[2]. This is
