@@ -105,7 +105,7 @@ def test_detect_bias_priors():
     model = build_model("yolov8n.yaml", num_classes=3)
     head = model.model[-1]
     for level, stride in enumerate([8, 16, 32]):
-        assert torch.all(head.cv2[level][-1].bias == 1.0)
+        assert torch.all(head.cv2[level][-1].bias == 2.0)
         expected = torch.log(torch.tensor(5 / 3 / (640 / stride) ** 2))
         assert torch.allclose(head.cv3[level][-1].bias, expected.expand(3))
     assert torch.equal(head.dfl.conv.weight.flatten(), torch.arange(16.0))
