@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny, easy detection dataset and a tiny YOLOv8 model that trains in seconds on a CPU."""
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -11,6 +12,15 @@ import torch
 from yolo8.nn.graph import resolve_model_yaml
 
 TINY_SCALE = [0.33, 0.125, 1024]  # depth, width, max channels: a YOLOv8 a fraction of the size of n
+
+
+def load_benchmark(name: str):
+    """The script ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_shapes_dataset(root: Path, images: int, size: int = 64, seed: int = 0) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -10,18 +9,9 @@ import numpy as np
 import pytest
 
 from yolo8.data.dataset_config import load_dataset_config
+from tests.conftest import load_benchmark
 
-MODULE_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "alt_dataset.py"
-
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("benchmarks_alt_dataset", MODULE_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-alt_dataset = _load_module()
+alt_dataset = load_benchmark("alt_dataset")
 
 
 def _files(root: Path, kind: str, suffix: str) -> list[Path]:

@@ -9,30 +9,21 @@ gives 3e-2, momentum 0.9 instead of 0.937 1e-2, a missed accumulation step 0.7. 
 little in 3 steps to be seen here.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import write_shapes_dataset
+from tests.conftest import load_benchmark, write_shapes_dataset
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lockstep_sgd_tiny.json"
-MODULE_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "lockstep.py"
-
-
-def load_lockstep():
-    spec = importlib.util.spec_from_file_location("benchmarks_lockstep", MODULE_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_training_moves_the_weights_as_the_incumbent_did(tmp_path):
     from yolo8.nn.model import build_model
 
-    lockstep, record = load_lockstep(), json.loads(FIXTURE.read_text())
+    lockstep, record = load_benchmark("lockstep"), json.loads(FIXTURE.read_text())
     data_yaml = write_shapes_dataset(tmp_path / "data", images=16, size=64, seed=3)
     model_yaml = lockstep.write_model_yaml(record["model"], tmp_path)
     torch.manual_seed(0)
