@@ -35,6 +35,8 @@ class ResultsLog:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        if self.path.exists():  # a resumed run: make its rows line up with today's header once, up front
+            self._upgrade_columns()
 
     def append(self, epoch: int, seconds: float, train_losses: np.ndarray, validation,
                learning_rates: list[float]) -> None:
@@ -46,8 +48,6 @@ class ResultsLog:
             metric_values, val_losses = [float("nan")] * 4, [float("nan")] * 3
         row = [epoch + 1, seconds, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
         new_file = not self.path.exists() or epoch == 0
-        if not new_file:
-            self._upgrade_columns()
         with open(self.path, "w" if new_file else "a", newline="") as file:
             writer = csv.writer(file)
             if new_file:

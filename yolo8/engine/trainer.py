@@ -159,13 +159,12 @@ class Trainer:
             LOGGER.info("Time budget %g h: the number of epochs is planned from the pace of the epochs run",
                         config.time)
         self.clock = TrainingClock(self.train_seconds)
-        # a new time-budget run has no plan until its first epoch is timed; a resumed one has its checkpoint's
-        plan_known = config.time is None or self.resume_checkpoint is not None
         epoch = self.start_epoch
         while True:  # not range(): a time budget changes self.epochs as the run goes
             if config.time is not None and epoch > self.start_epoch:
                 self._plan_within_time(epoch)
-                plan_known = True
+            # a new time-budget run has no plan until its first epoch is timed; a resumed one has its checkpoint's
+            plan_known = config.time is None or self.resume_checkpoint is not None or epoch > self.start_epoch
             if plan_known and epoch >= self.epochs:
                 break
             self.epoch = epoch
