@@ -72,8 +72,9 @@ def lockstep_settings(data_yaml: Path, optimizer: str, epochs: int, project: Pat
 
 def write_model_yaml(model: str, folder: Path) -> Path:
     """The model YAML both sides build: yolov8n.yaml as shipped, or the tiny scale written to a file."""
-    from yolo8.nn.model import resolve_model_yaml
     import yaml
+
+    from yolo8.nn.model import resolve_model_yaml
 
     if model != "tiny":
         return Path(model)
@@ -87,8 +88,8 @@ def write_model_yaml(model: str, folder: Path) -> Path:
 
 def train_ours(model_yaml: Path, initial: dict, settings: dict) -> dict:
     from yolo8 import YOLO
-    from yolo8.engine.ema import unwrap
     from yolo8.nn.model import build_model
+    from yolo8.train.ema import unwrap
 
     model = build_model(str(model_yaml), num_classes=2)
     model.load_state_dict(initial)

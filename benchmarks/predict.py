@@ -21,7 +21,7 @@ import torch
 torch.set_num_threads(2)
 imgsz, runs, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 if kind == "ours":
-    from yolo8.engine.inference import inference_copy
+    from yolo8.runtime.backend import inference_copy
     from yolo8.nn.model import build_model
     model = inference_copy(build_model("yolov8n.yaml"), torch.device("cpu"))  # what predict runs
 else:

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_predictor import RedBoxModel, scene
 from yolo8 import YOLO
 from yolo8.config import Config
-from yolo8.engine.augmented_inference import VIEWS, AugmentedInference, boxes_to_input, scaled_view
-from yolo8.engine.predictor import predict
 from yolo8.nn.model import build_model
-from tests.test_predictor import RedBoxModel, scene
+from yolo8.predict.predictor import predict
+from yolo8.runtime.augmented_inference import VIEWS, AugmentedInference, boxes_to_input, scaled_view
 
 
 def test_scaled_view_resizes_mirrors_and_pads_to_the_stride():

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from yolo8.data.dataset_config import load_dataset_config
 from tests.conftest import load_benchmark
+from yolo8.data.dataset_config import load_dataset_config
 
 alt_dataset = load_benchmark("alt_dataset")
 

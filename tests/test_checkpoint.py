@@ -6,8 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from yolo8.engine.checkpoint import (CheckpointError, load_checkpoint, model_from_checkpoint, model_to_checkpoint,
-                                     save_checkpoint)
+from yolo8.checkpoints.native import (
+    CheckpointError,
+    load_checkpoint,
+    model_from_checkpoint,
+    model_to_checkpoint,
+    save_checkpoint,
+)
 from yolo8.nn.model import build_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -95,7 +100,7 @@ def test_ultralytics_checkpoint_points_to_converter():
     path = FIXTURES / "ul_yolov8n_rand.pt"
     with pytest.raises(CheckpointError, match="Ultralytics checkpoint") as error:
         load_checkpoint(path)
-    assert "yolo8 convert ul_yolov8n_rand.pt" in str(error.value) and str(path) in str(error.value)
+    assert f"yolo8 convert model={path}" in str(error.value) and str(path) in str(error.value)
 
 
 def test_not_a_checkpoint_errors_name_the_file(tmp_path):

@@ -11,13 +11,15 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.classification import (
-    ClassificationDataError, build_classification_loader, load_classification_split,
+    ClassificationDataError,
+    build_classification_loader,
+    load_classification_split,
 )
-from yolo8.engine.callbacks import Callbacks
-from yolo8.engine.classify_validator import PLOT_MAX_CLASSES, save_confusion_matrix, validate_classification_model
-from yolo8.engine.predict_steps import classification_input
-from yolo8.engine.predictor import image_to_tensor
+from yolo8.data.transforms.classify import classification_input
 from yolo8.metrics.classification import ClassificationMetrics, format_classification_table, ranked_classes
+from yolo8.predict.predictor import image_to_tensor
+from yolo8.runtime.callbacks import Callbacks
+from yolo8.val.classification import PLOT_MAX_CLASSES, save_confusion_matrix, validate_classification_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COLOURS_BGR = {"a_red": (0, 0, 230), "b_green": (0, 230, 0), "c_blue": (230, 0, 0)}  # class 0, 1, 2 by sorted name
@@ -195,8 +197,8 @@ def test_ultralytics_fixture_class_count_mismatch_is_named(tmp_path):
 
 
 def test_cli_val_on_a_tiny_native_classifier(tmp_path, capsys):
+    from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
     from yolo8.cli import run
-    from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
     from yolo8.nn.graph import resolve_model_yaml
     from yolo8.nn.model import build_model
 

@@ -13,8 +13,7 @@ import yaml
 
 from yolo8.cli import run
 from yolo8.data.build import split_labels
-from yolo8.data.coco import (CocoFormatError, coco_category_ids, convert_coco, convert_coco_split,
-                             merge_polygon_parts)
+from yolo8.data.coco import CocoFormatError, coco_category_ids, convert_coco, convert_coco_split, merge_polygon_parts
 from yolo8.data.dataset_config import load_dataset_config
 from yolo8.metrics.coco_json import ground_truth_from_labels
 

@@ -17,9 +17,8 @@ from yolo8.config import Config
 from yolo8.data.build import evaluation_loader
 from yolo8.data.coco import convert_coco
 from yolo8.data.dataset_config import load_dataset_config
-from yolo8.engine.validator import validate_model
-from yolo8.metrics.coco_json import (CocoJsonRecorder, category_id_table, detections_to_coco,
-                                     image_id_from_path)
+from yolo8.metrics.coco_json import CocoJsonRecorder, category_id_table, detections_to_coco, image_id_from_path
+from yolo8.val.validator import validate_model
 
 pycocotools_coco = pytest.importorskip("pycocotools.coco")
 pycocotools_eval = pytest.importorskip("pycocotools.cocoeval")

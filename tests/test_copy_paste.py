@@ -4,12 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.test_dataset import COLOURS, SHAPES, gains, make, write_dataset
 from yolo8.data.dataset import CopyPasteWithoutPolygonsWarning
 from yolo8.data.labels import ImageLabels
 from yolo8.data.transforms.annotations import Annotations
 from yolo8.data.transforms.copy_paste import copy_paste, covered_fraction
 from yolo8.ops.boxes import xywh_to_xyxy
-from tests.test_dataset import COLOURS, SHAPES, gains, make, write_dataset
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), 100
 

@@ -14,8 +14,8 @@ from yolo8.data.build import evaluation_loader
 from yolo8.data.coco import convert_coco_split
 from yolo8.data.crowd import CrowdRegions, crowd_annotations, crowd_file_for, read_crowd_file, write_crowd_file
 from yolo8.data.dataset_config import load_dataset_config
-from yolo8.data.transforms.letterbox import boxes_to_letterbox
-from yolo8.engine.validator import validate_model
+from yolo8.ops.letterbox import boxes_to_letterbox
+from yolo8.val.validator import validate_model
 
 pytest.importorskip("pycocotools.cocoeval")
 

@@ -8,8 +8,8 @@ import torch
 from yolo8.data.dataset import YOLODataset
 from yolo8.data.labels import ImageLabels
 from yolo8.data.transforms.compose import Augmentation
-from yolo8.data.transforms.letterbox import boxes_from_letterbox
 from yolo8.ops.boxes import xywh_to_xyxy
+from yolo8.ops.letterbox import boxes_from_letterbox
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255)]
 

@@ -207,7 +207,7 @@ def assert_matches_record(raw, recorded):
 def test_parity_with_fixture_model():
     """The incumbent's yolov8n weights (ul_yolov8n_rand.pt) on the recorded batch, eval mode (BN running
     stats) and train mode (BN batch stats) -> the recorded loss items, total and 32 foreground anchors."""
-    from yolo8.engine.ultralytics_checkpoint import read_ultralytics_checkpoint
+    from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
     from yolo8.nn.model import build_model
 
     model = build_model("yolov8n.yaml")

@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from tests.conftest import TINY_SCALE
-from yolo8.engine.checkpoint import load_checkpoint
+from yolo8.checkpoints.native import load_checkpoint
 from yolo8.nn.graph import resolve_model_yaml
 
 

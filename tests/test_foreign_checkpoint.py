@@ -1,4 +1,4 @@
-"""Reading Ultralytics .pt checkpoints without running code from them (yolo8.engine.ultralytics_checkpoint).
+"""Reading Ultralytics .pt checkpoints without running code from them (yolo8.checkpoints.ultralytics_checkpoint).
 
 Fixtures (tests/fixtures/README.md): ``ul_yolov8n*_rand.pt``, the incumbent's own fp16 checkpoints of random
 yolov8n det/seg/cls models, with their reference state_dict layouts (``*_state_dict_keys.json``) and the
@@ -21,8 +21,8 @@ import pytest
 import torch
 from torch import nn
 
-from yolo8.engine.safe_pickle import PlaceholderObject, RestrictedPickleModule, UnsafeCheckpointError
-from yolo8.engine.ultralytics_checkpoint import (
+from yolo8.checkpoints.safe_pickle import PlaceholderObject, RestrictedPickleModule, UnsafeCheckpointError
+from yolo8.checkpoints.ultralytics_checkpoint import (
     CheckpointFormatError,
     is_ultralytics_checkpoint,
     read_ultralytics_checkpoint,

@@ -9,8 +9,8 @@ import pytest
 
 from yolo8.data import label_scan
 from yolo8.data.label_cache import CACHE_VERSION, cache_key, default_cache_file
-from yolo8.data.labels import LabelError, parse_label_text
 from yolo8.data.label_scan import scan_labels
+from yolo8.data.labels import LabelError, parse_label_text
 
 # ---------------------------------------------------------------- parse_label_text
 

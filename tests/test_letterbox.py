@@ -3,14 +3,12 @@
 import numpy as np
 import pytest
 
-from yolo8.data.transforms.letterbox import (
-    PAD_VALUE,
+from yolo8.data.transforms.letterbox import PAD_VALUE, letterbox, resize_long_side
+from yolo8.ops.letterbox import (
     LetterboxInfo,
     boxes_from_letterbox,
     boxes_to_letterbox,
-    letterbox,
     rect_batch_shapes,
-    resize_long_side,
     shape_after_resize,
 )
 

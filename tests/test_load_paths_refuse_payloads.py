@@ -5,7 +5,15 @@ import pickle
 import pytest
 import torch
 
-from tests.test_foreign_checkpoint import EvalCall, SystemCall, creates, fixture_pt, rewrite_pickle, splice_value, unicode
+from tests.test_foreign_checkpoint import (
+    EvalCall,
+    SystemCall,
+    creates,
+    fixture_pt,
+    rewrite_pickle,
+    splice_value,
+    unicode,
+)
 from yolo8 import YOLO
 from yolo8.cli import run
 

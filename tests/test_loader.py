@@ -10,7 +10,7 @@ from yolo8.data.dataset import Sample, YOLODataset
 from yolo8.data.labels import ImageLabels
 from yolo8.data.loader import Batch, build_dataloader, collate
 from yolo8.data.transforms.compose import Augmentation
-from yolo8.data.transforms.letterbox import LetterboxInfo
+from yolo8.ops.letterbox import LetterboxInfo
 
 
 def write_images(directory, count=8, size=64):

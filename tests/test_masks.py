@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from yolo8.data.transforms.letterbox import LetterboxInfo, letterbox
+from yolo8.data.transforms.letterbox import letterbox
+from yolo8.ops.letterbox import LetterboxInfo
 from yolo8.ops.masks import (
     CHUNK,
     box_pixel_ranges,

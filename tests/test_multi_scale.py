@@ -6,11 +6,11 @@ from collections import Counter
 import pytest
 import torch
 
+from tests.test_train_e2e import TRAIN_SETTINGS
 from yolo8 import YOLO
 from yolo8.config import Config, ConfigError
-from yolo8.engine.multi_scale import random_training_size, resize_batch
 from yolo8.nn.model import build_model
-from tests.test_train_e2e import TRAIN_SETTINGS
+from yolo8.train.multi_scale import random_training_size, resize_batch
 
 
 def test_random_size_is_any_stride_multiple_in_range_equally_often():

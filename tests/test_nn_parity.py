@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from yolo8.engine.ultralytics_checkpoint import read_ultralytics_checkpoint
+from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
 from yolo8.nn.decode import flatten_levels
 from yolo8.nn.model import build_model
 

@@ -7,13 +7,20 @@ import pytest
 import torch
 from torch import nn
 
-from yolo8 import YOLO
-from yolo8.engine.optim import (
-    BIASES_GROUP, NORM_WEIGHTS_GROUP, WEIGHTS_GROUP, Warmup, build_optimizer, lr_factor, parameter_groups,
-    resolve_optimizer, warmup_iterations,
-)
-from yolo8.nn.model import build_model
 from tests.conftest import write_shapes_dataset
+from yolo8 import YOLO
+from yolo8.nn.model import build_model
+from yolo8.train.optim import (
+    BIASES_GROUP,
+    NORM_WEIGHTS_GROUP,
+    WEIGHTS_GROUP,
+    Warmup,
+    build_optimizer,
+    lr_factor,
+    parameter_groups,
+    resolve_optimizer,
+    warmup_iterations,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -110,7 +117,7 @@ def test_trainer_schedule_matches_yolov8_batch_by_batch(tiny_model_yaml, tmp_pat
 
 
 def test_deterministic_seeding_does_not_nan_fill_new_tensors():
-    from yolo8.engine.device import seed_everything
+    from yolo8.runtime.device import seed_everything
 
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_filling = torch.utils.deterministic.fill_uninitialized_memory
@@ -125,7 +132,7 @@ def test_deterministic_seeding_does_not_nan_fill_new_tensors():
 
 def test_resuming_optimizer_state_with_other_groups_names_the_file_and_the_fix(shapes_dataset, tiny_model_yaml,
                                                                                tmp_path):
-    from yolo8.engine.checkpoint import load_checkpoint, save_checkpoint
+    from yolo8.checkpoints.native import load_checkpoint, save_checkpoint
 
     model = YOLO(build_model(tiny_model_yaml))
     model.train(data=str(shapes_dataset), epochs=2, imgsz=32, batch=4, workers=0, val=False, plots=False,

@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from yolo8.engine.results_log import COLUMNS
 from yolo8.metrics.plots import (
     plot_confusion_matrix,
     plot_image_batch,
@@ -22,6 +21,7 @@ from yolo8.metrics.plots.canvas import gaussian_smooth
 from yolo8.metrics.plots.confusion import normalize_columns
 from yolo8.metrics.plots.results import panel_layout
 from yolo8.plotting import class_colour
+from yolo8.train.results_log import COLUMNS
 
 RESULT_COLUMNS = list(COLUMNS)  # what the trainer writes, "time" included (it gets no panel)
 

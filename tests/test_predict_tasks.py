@@ -13,10 +13,10 @@ from torch import nn
 from yolo8.api import YOLO
 from yolo8.cli import run
 from yolo8.config import Config
-from yolo8.data.transforms.letterbox import LetterboxInfo
-from yolo8.engine.predict_steps import classification_input
-from yolo8.engine.predictor import predict
+from yolo8.data.transforms.classify import classification_input
+from yolo8.ops.letterbox import LetterboxInfo
 from yolo8.ops.masks import masks_from_letterbox
+from yolo8.predict.predictor import predict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEG_CHECKPOINT = FIXTURES / "ul_yolov8n-seg_rand.pt"

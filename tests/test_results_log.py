@@ -4,7 +4,7 @@ import csv
 
 import numpy as np
 
-from yolo8.engine.results_log import COLUMNS, ResultsLog
+from yolo8.train.results_log import COLUMNS, ResultsLog
 
 
 def read_rows(path):

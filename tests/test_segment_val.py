@@ -259,7 +259,7 @@ def val_config(tmp_path, data, **overrides):
 
 
 def test_stub_segmenter_scores_exactly(tmp_path, caplog):
-    from yolo8.engine.segment_validator import validate_segmentation_model
+    from yolo8.val.segmentation import validate_segmentation_model
 
     data = write_polygon_dataset(tmp_path / "data")
     with caplog.at_level("INFO", logger="yolo8"):
@@ -292,7 +292,7 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
 
 def test_box_only_labels_are_refused(tmp_path):
     from tests.conftest import write_shapes_dataset
-    from yolo8.engine.segment_validator import validate_segmentation_model
+    from yolo8.val.segmentation import validate_segmentation_model
 
     data = write_shapes_dataset(tmp_path / "boxes", images=2)
     with pytest.raises(ValueError, match="box-only labels"):
@@ -328,7 +328,7 @@ def test_ground_truth_masks_follow_the_letterbox_back(tmp_path):
     """Polygons from the letterboxed batch, mapped back and rasterised, equal the label files rasterised
     at the original size (80 x 60 images letterboxed to 64: scaled by 0.8 and padded)."""
     from yolo8.data.build import evaluation_loader, resolve_data
-    from yolo8.engine.segment_validator import ground_truth_masks
+    from yolo8.val.segmentation import ground_truth_masks
 
     data_yaml = write_polygon_dataset(tmp_path / "data", images=3, size=(60, 80))
     config = val_config(tmp_path, data_yaml)

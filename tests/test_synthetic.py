@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 import yaml
 
-from yolo8.data.synthetic import CLASS_NAMES, builtin_dataset, default_root, render_scene, sample_images, sample_scene
-from yolo8.data.synthetic import builtin
+from yolo8.data.synthetic import (
+    CLASS_NAMES,
+    builtin,
+    builtin_dataset,
+    default_root,
+    render_scene,
+    sample_images,
+    sample_scene,
+)
 from yolo8.data.synthetic.builtin import label_rows
 from yolo8.data.synthetic.outline import polygon_from_mask
 from yolo8.data.synthetic.shapes import rasterize_shape

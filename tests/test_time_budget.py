@@ -6,12 +6,12 @@ depend on how fast this machine trains.
 
 import pytest
 
-import yolo8.engine.time_budget as time_budget
-from yolo8 import YOLO
-from yolo8.engine.checkpoint import load_checkpoint
-from yolo8.engine.time_budget import TrainingClock, epochs_within
-from yolo8.nn.model import build_model
+import yolo8.train.time_budget as time_budget
 from tests.test_train_e2e import TRAIN_SETTINGS, read_results
+from yolo8 import YOLO
+from yolo8.checkpoints.native import load_checkpoint
+from yolo8.nn.model import build_model
+from yolo8.train.time_budget import TrainingClock, epochs_within
 
 EPOCH_SECONDS = 100.0
 

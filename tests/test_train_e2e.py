@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from yolo8 import YOLO
-from yolo8.engine.checkpoint import load_checkpoint
+from yolo8.checkpoints.native import load_checkpoint
 from yolo8.nn.model import build_model
 
 # An optimizer step per batch of 4 (nbs = batch) gives 120 steps in 30 epochs of 16 images: enough for a tiny model

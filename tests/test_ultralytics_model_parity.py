@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from yolo8.engine.ultralytics_checkpoint import read_ultralytics_checkpoint
-from yolo8.engine.ultralytics_model import load_ultralytics_model, model_from_foreign_checkpoint
+from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
+from yolo8.checkpoints.ultralytics_model import load_ultralytics_model, model_from_foreign_checkpoint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = {  # stem -> (input prefix, input side, reference arrays)

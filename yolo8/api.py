@@ -8,42 +8,10 @@ from typing import Any, Callable
 
 from torch import nn
 
+from yolo8.checkpoints.load import load_model
 from yolo8.config import PYTHON_PREDICT_DEFAULTS, Config
-from yolo8.console import enable_console_logging
-from yolo8.engine.callbacks import Callbacks
-
-MODEL_YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def load_model(source: str | os.PathLike | nn.Module) -> tuple[nn.Module, dict | None]:
-    """A model from a YAML name/path, a yolo8 checkpoint or an Ultralytics checkpoint; with its train args.
-
-    No file is unpickled with code execution: yolo8 checkpoints load with ``weights_only=True`` and
-    Ultralytics ones through a restricted unpickler that maps their classes to inert placeholders.
-    """
-    if isinstance(source, nn.Module):
-        return source, None
-    path = Path(source)
-    if path.suffix.lower() in MODEL_YAML_SUFFIXES:
-        from yolo8.nn.model import build_model
-
-        return build_model(path), None
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"model '{source}' not found. yolo8 never downloads weights: give the path of a checkpoint "
-            f"(.pt) you have, or a model YAML such as '{path.stem}.yaml' to start from scratch."
-        )
-    from yolo8.engine.ultralytics_checkpoint import is_ultralytics_checkpoint, read_ultralytics_checkpoint
-
-    if is_ultralytics_checkpoint(path):
-        from yolo8.engine.ultralytics_model import model_from_foreign_checkpoint
-
-        foreign = read_ultralytics_checkpoint(path)
-        return model_from_foreign_checkpoint(foreign, source=str(path)), foreign.train_args
-    from yolo8.engine.checkpoint import load_checkpoint, model_from_checkpoint
-
-    checkpoint = load_checkpoint(path)
-    return model_from_checkpoint(checkpoint), checkpoint.get("train_args")
+from yolo8.runtime.callbacks import Callbacks
+from yolo8.runtime.console import enable_console_logging
 
 
 class YOLO:
@@ -83,17 +51,17 @@ class YOLO:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a native checkpoint (plain tensors and types; atomic)."""
-        from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
+        from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
 
         return save_checkpoint(model_to_checkpoint(self.model, train_args=self.train_args), path)
 
     def add_callback(self, event: str, handler: Callable[[Any], None]) -> None:
-        """Call ``handler(trainer_or_validator)`` on ``event`` (see :data:`yolo8.engine.callbacks.EVENTS`)."""
+        """Call ``handler(trainer_or_validator)`` on ``event`` (see :data:`yolo8.runtime.callbacks.EVENTS`)."""
         self.callbacks.add(event, handler)
 
     def train(self, **overrides: Any):
         """Train on ``data`` (the built-in dataset when omitted); afterwards this object holds best.pt."""
-        from yolo8.engine.trainer import Trainer
+        from yolo8.train.trainer import Trainer
 
         config = Config(overrides, mode="train", task=self.task)
         self.trainer = Trainer(config, model=self.model, model_source=self.source, callbacks=self.callbacks)
@@ -113,7 +81,7 @@ class YOLO:
 
     def val(self, **overrides: Any):
         """Validate on ``data`` (default: the dataset this model was trained on); returns the metrics."""
-        from yolo8.engine.validator import validate_model
+        from yolo8.val.validator import validate_model
 
         config = Config(overrides, mode="val", task=self.task).with_defaults(self.checkpoint_defaults)
         self.metrics = validate_model(self.model, config, callbacks=self.callbacks)
@@ -122,7 +90,7 @@ class YOLO:
     def predict(self, source: Any = None, stream: bool = False, **overrides: Any):
         """Run the model on ``source`` (boxes, masks or class probabilities by task); a list of Results, or a
         generator of them when ``stream=True``."""
-        from yolo8.engine.predictor import Predictor
+        from yolo8.predict.predictor import Predictor
 
         defaults = {**PYTHON_PREDICT_DEFAULTS, **self.checkpoint_defaults}
         defaults.pop("data", None)

@@ -6,7 +6,7 @@ import pickle
 import sys
 from typing import Sequence
 
-from yolo8.config import MODES, TASKS, ConfigError, Config, format_help
+from yolo8.config import MODES, TASKS, Config, ConfigError, format_help
 
 USAGE = """\
 Usage: yolo8 [TASK] MODE [key=value ...]
@@ -115,7 +115,7 @@ def run_convert(argv: Sequence[str]) -> int:
         print(f"yolo8: error: {problem}{f'Did you mean {hint!r}? ' if hint else ''}"
               "Usage: yolo8 convert model=old.pt [out=new.pt]", file=sys.stderr)
         return 2
-    from yolo8.convert import convert_ultralytics_checkpoint
+    from yolo8.checkpoints.convert import convert_ultralytics_checkpoint
 
     try:
         written = convert_ultralytics_checkpoint(arguments["model"], arguments.get("out") or None)

@@ -12,7 +12,7 @@ sorted sub-directory of ``train/`` (of the split itself when ``train/`` is absen
 folder's name, or ``names[i]`` from the YAML (ImageNet folders are WordNet ids, the YAML gives words).
 Images are found recursively inside each class folder.
 
-Samples are prepared exactly as :func:`yolo8.engine.predict_steps.classification_input` prepares a
+Samples are prepared exactly as :func:`yolo8.data.transforms.classify.classification_input` prepares a
 predict frame (short side resized, centre crop), so val and predict see identical inputs.
 """
 
@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from yolo8.data.dataset_config import IMAGE_EXTENSIONS
 from yolo8.data.imageio import ImageReadError, read_image
 from yolo8.data.loader import seed_worker
-from yolo8.engine.predict_steps import classification_input
+from yolo8.data.transforms.classify import classification_input
 
 SPLIT_FALLBACK = {"val": "test", "test": "val"}  # YOLOv8 accepts test/ for val and val/ for test
 

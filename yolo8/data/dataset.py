@@ -16,9 +16,10 @@ from yolo8.data.transforms.annotations import Annotations
 from yolo8.data.transforms.compose import Augmentation, bgr_to_chw_rgb, colour_and_flips
 from yolo8.data.transforms.copy_paste import copy_paste
 from yolo8.data.transforms.geometric import random_affine
-from yolo8.data.transforms.letterbox import LetterboxInfo, letterbox, rect_batch_shapes, resize_long_side
+from yolo8.data.transforms.letterbox import letterbox, resize_long_side
 from yolo8.data.transforms.mixup import mixup
 from yolo8.data.transforms.mosaic import mosaic4
+from yolo8.ops.letterbox import LetterboxInfo, rect_batch_shapes
 
 
 class CopyPasteWithoutPolygonsWarning(UserWarning):

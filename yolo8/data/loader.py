@@ -13,7 +13,6 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 
-
 @dataclass
 class Batch:
     """A collated batch.

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import yaml as yaml_lib
 from torch import nn
 
-from yolo8.nn.blocks import C2f, C3, SPP, SPPF, Bottleneck, Concat, Conv, SimSPPF, Upsample
+from yolo8.nn.blocks import C3, SPP, SPPF, Bottleneck, C2f, Concat, Conv, SimSPPF, Upsample
 from yolo8.nn.heads import Classify, Detect, Segment
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "cfg" / "models"

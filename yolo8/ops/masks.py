@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from yolo8.data.transforms.letterbox import LetterboxInfo
+from yolo8.ops.letterbox import LetterboxInfo
 
 MASK_THRESHOLD = 0.5  # on resampled binary masks (letterbox inverse)
 CHUNK = 32  # masks resampled per step: bounds peak memory at CHUNK float images of the largest size

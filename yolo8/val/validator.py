@@ -13,15 +13,15 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.crowd import CrowdRegions, crowd_annotations
-from yolo8.data.transforms.letterbox import boxes_from_letterbox
-from yolo8.engine.augmented_inference import AugmentedInference, require_detection
-from yolo8.engine.callbacks import Callbacks
 from yolo8.metrics.coco_json import CocoJsonRecorder, image_id_from_path
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics
 from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
+from yolo8.ops.letterbox import boxes_from_letterbox
 from yolo8.ops.nms import non_max_suppression
+from yolo8.runtime.augmented_inference import AugmentedInference, require_detection
+from yolo8.runtime.callbacks import Callbacks
 
 LOGGER = logging.getLogger("yolo8")
 VAL_CONF = 0.001  # the val default of the shared ``conf`` setting: keep low scores, AP needs the whole PR curve
@@ -231,11 +231,11 @@ def validate_model(model: nn.Module, config: Config, callbacks: Callbacks | None
     if config.augment:
         require_detection(model)
     if model.task == "segment":
-        from yolo8.engine.segment_validator import validate_segmentation_model
+        from yolo8.val.segmentation import validate_segmentation_model
 
         return validate_segmentation_model(model, config, callbacks)
     if model.task == "classify":
-        from yolo8.engine.classify_validator import validate_classification_model
+        from yolo8.val.classification import validate_classification_model
 
         return validate_classification_model(model, config, callbacks)
     setup = prepare_validation(model, config)
@@ -262,9 +262,9 @@ def prepare_validation(model: nn.Module, config: Config) -> ValidationSetup:
     """Resolve ``data`` and build everything `yolo8 val` runs on; checks the class counts agree."""
     from yolo8.data.build import evaluation_loader, resolve_data
     from yolo8.data.coco import coco_category_ids
-    from yolo8.engine.device import select_device, use_all_cores
-    from yolo8.engine.inference import inference_copy
-    from yolo8.engine.run_dir import default_project, increment_run_dir
+    from yolo8.runtime.backend import inference_copy
+    from yolo8.runtime.device import select_device, use_all_cores
+    from yolo8.runtime.run_dir import default_project, increment_run_dir
 
     use_all_cores()
     device = select_device(config.device)

@@ -17,8 +17,8 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     When the dataset's class count differs from the model's, the architecture is rebuilt for the dataset and
     every weight whose name and shape still fit is transferred (unless ``pretrained=False``).
     """
-    from yolo8.api import load_model
-    from yolo8.engine.checkpoint import model_from_checkpoint
+    from yolo8.checkpoints.load import load_model
+    from yolo8.checkpoints.native import model_from_checkpoint
     from yolo8.nn.model import build_model
 
     if resume_checkpoint is not None:

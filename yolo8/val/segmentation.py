@@ -19,19 +19,23 @@ import torch
 from torch import nn
 
 from yolo8.config import Config
-from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox
-from yolo8.engine.callbacks import Callbacks
-from yolo8.engine.validator import (
-    PLOTTED_BATCHES, DetectionValidator, ValidationResult, prepare_validation, report_speed_and_location,
-    warn_when_unlabelled,
-)
 from yolo8.metrics.coco_json import CocoJsonRecorder
 from yolo8.metrics.confusion import ConfusionMatrix
 from yolo8.metrics.detection import DetectionMetrics
-from yolo8.metrics.summary import DetectionSummary
 from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
+from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
+from yolo8.ops.letterbox import LetterboxInfo, boxes_from_letterbox
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
+from yolo8.runtime.callbacks import Callbacks
+from yolo8.val.validator import (
+    PLOTTED_BATCHES,
+    DetectionValidator,
+    ValidationResult,
+    prepare_validation,
+    report_speed_and_location,
+    warn_when_unlabelled,
+)
 
 LOGGER = logging.getLogger("yolo8")
 PLOT_CONF = 0.25  # detections drawn on the val batch images
@@ -96,7 +100,7 @@ def prediction_mask_overlaps(prototypes, found, input_shape, info, original_shap
 class SegmentationValidator(DetectionValidator):
     """Runs a segmentation model over a letterboxed loader and scores boxes and masks.
 
-    Arguments as for :class:`yolo8.engine.validator.DetectionValidator`; batches must carry polygons
+    Arguments as for :class:`yolo8.val.validator.DetectionValidator`; batches must carry polygons
     (``Batch.segments``) for every labelled image. save_json writes the box results only.
     """
 

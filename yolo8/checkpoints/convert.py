@@ -12,9 +12,9 @@ def convert_ultralytics_checkpoint(source: str | os.PathLike, destination: str |
     The result holds plain tensors and types only and loads with ``torch.load(weights_only=True)``.
     ``destination`` defaults to ``<stem>_yolo8.pt`` beside the source. Returns the written path.
     """
-    from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
-    from yolo8.engine.ultralytics_checkpoint import read_ultralytics_checkpoint
-    from yolo8.engine.ultralytics_model import model_from_foreign_checkpoint
+    from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
+    from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
+    from yolo8.checkpoints.ultralytics_model import model_from_foreign_checkpoint
 
     source = Path(source)
     foreign = read_ultralytics_checkpoint(source)

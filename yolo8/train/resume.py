@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from yolo8.engine.checkpoint import CheckpointError, load_checkpoint
+from yolo8.checkpoints.native import CheckpointError, load_checkpoint
 
 
 def capture_rng_state() -> dict:

@@ -10,16 +10,22 @@ import numpy as np
 import torch
 from torch import nn
 
+from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
 from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
-from yolo8.engine.callbacks import Callbacks
-from yolo8.engine.checkpoint import model_to_checkpoint, save_checkpoint
-from yolo8.engine.ema import ModelEMA, unwrap
-from yolo8.engine.multi_scale import random_training_size, resize_batch
-from yolo8.engine.optim import (Warmup, build_optimizer, lr_factor, optimizer_state_fits, resolve_optimizer,
-                                warmup_iterations)
-from yolo8.engine.results_log import ResultsLog, progress_header, progress_line
-from yolo8.engine.time_budget import TrainingClock, epochs_within
-from yolo8.engine.train_state import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
+from yolo8.runtime.callbacks import Callbacks
+from yolo8.train.ema import ModelEMA, unwrap
+from yolo8.train.multi_scale import random_training_size, resize_batch
+from yolo8.train.optim import (
+    Warmup,
+    build_optimizer,
+    lr_factor,
+    optimizer_state_fits,
+    resolve_optimizer,
+    warmup_iterations,
+)
+from yolo8.train.results_log import ResultsLog, progress_header, progress_line
+from yolo8.train.resume import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
+from yolo8.train.time_budget import TrainingClock, epochs_within
 
 LOGGER = logging.getLogger("yolo8")
 GRADIENT_CLIP_NORM = 10.0
@@ -58,12 +64,12 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         from yolo8.data.build import evaluation_loader, resolve_data, training_loader
-        from yolo8.engine.device import seed_everything, select_device, use_all_cores
-        from yolo8.engine.distributed import DistributedContext
-        from yolo8.engine.model_setup import prepare_model
-        from yolo8.engine.run_dir import default_project, increment_run_dir
-        from yolo8.engine.validator import DetectionValidator
         from yolo8.losses.detection import DetectionLoss
+        from yolo8.runtime.device import seed_everything, select_device, use_all_cores
+        from yolo8.runtime.distributed import DistributedContext
+        from yolo8.runtime.run_dir import default_project, increment_run_dir
+        from yolo8.train.model_setup import prepare_model
+        from yolo8.val.validator import DetectionValidator
 
         config = self.config
         self.dist = DistributedContext.from_environment()
@@ -95,7 +101,7 @@ class Trainer:
                                   box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
         self.validator = None
         if self.dist.is_main:
-            from yolo8.engine.tensorboard import attach_tensorboard
+            from yolo8.train.tensorboard import attach_tensorboard
 
             attach_tensorboard(self.callbacks)
             self.weights_dir.mkdir(parents=True, exist_ok=True)
@@ -290,9 +296,9 @@ class Trainer:
     def _finish(self) -> Path:
         best = self.weights_dir / "best.pt"
         if self.dist.is_main:
-            from yolo8.api import load_model
-            from yolo8.engine.inference import inference_copy
+            from yolo8.checkpoints.load import load_model
             from yolo8.metrics.plots import plot_results
+            from yolo8.runtime.backend import inference_copy
 
             LOGGER.info("\n%d epochs completed. Validating %s...", self.epoch - self.start_epoch + 1, best)
             best_model, _ = load_model(best)

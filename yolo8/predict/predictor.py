@@ -2,7 +2,7 @@
 
 Detection and segmentation letterbox each frame, run NMS and map boxes (and masks) back to the
 original image; classification resizes and centre-crops each frame to ``imgsz`` and returns class
-probabilities (see :mod:`yolo8.engine.predict_steps`). Classification checkpoints are usually trained
+probabilities (see :mod:`yolo8.predict.steps`). Classification checkpoints are usually trained
 at 224: pass ``imgsz=224``, the shared default 640 is the detection one.
 
 ``predict(model, source, config)`` (or ``Predictor(model, config)(source)``) returns a list of
@@ -24,13 +24,13 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
-from yolo8.engine.augmented_inference import AugmentedInference
-from yolo8.engine.device import select_device
-from yolo8.engine.predict_steps import TASKS, NmsSettings, output_fields, prepare_image
-from yolo8.engine.predict_writer import ResultWriter, chunks, describe
-from yolo8.engine.inference import inference_copy
-from yolo8.engine.run_dir import default_project, increment_run_dir
+from yolo8.predict.steps import TASKS, NmsSettings, output_fields, prepare_image
+from yolo8.predict.writer import ResultWriter, chunks, describe
 from yolo8.results import Results
+from yolo8.runtime.augmented_inference import AugmentedInference
+from yolo8.runtime.backend import inference_copy
+from yolo8.runtime.device import select_device
+from yolo8.runtime.run_dir import default_project, increment_run_dir
 
 PREDICT_CONF = 0.25  # the predict default of the shared ``conf`` setting (val uses 0.001)
 SUPPORTED_TASKS = TASKS

@@ -232,7 +232,7 @@ class RestrictedPickleModule:
     name met so far to its placeholder class, so one name always gives the same class.
     """
 
-    __name__ = "yolo8.engine.safe_pickle"
+    __name__ = "yolo8.checkpoints.safe_pickle"
 
     def __init__(self, source: str) -> None:
         self.source = str(source)

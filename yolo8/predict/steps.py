@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
-from PIL import Image
 
-from yolo8.data.transforms.letterbox import LetterboxInfo, boxes_from_letterbox, letterbox
+from yolo8.data.transforms.classify import classification_input
+from yolo8.data.transforms.letterbox import letterbox
+from yolo8.ops.letterbox import LetterboxInfo, boxes_from_letterbox
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
 from yolo8.ops.nms import non_max_suppression
 
@@ -43,33 +43,6 @@ def prepare_image(image: np.ndarray, task: str, size: int | tuple[int, int], str
     if task == "classify":
         return classification_input(image, size), None
     return letterbox(image, (size, size) if isinstance(size, int) else size, auto=True, scaleup=True, stride=stride)
-
-
-def classification_input(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """(H, W, 3) uint8 BGR -> (h, w, 3) uint8 BGR classifier input, as YOLOv8 classifiers are fed at predict time.
-
-    * ``size`` an int: resize (aspect kept) so the short side is ``size`` (the long side is
-      ``int(size * long / short)``), then crop the centre ``size`` × ``size``;
-    * ``size`` a (height, width) pair: resize straight to it (aspect not kept; this is what YOLOv8
-      does for a pair, measured).
-
-    The resize is PIL's bilinear with antialiasing (through torchvision), which reproduces the YOLOv8
-    classification input: class probabilities agree with the reference to ~1e-7.
-    """
-    rgb = Image.fromarray(np.ascontiguousarray(image[..., ::-1]))  # BGR -> RGB
-    original_height, original_width = image.shape[:2]
-    if isinstance(size, int):
-        if original_height <= original_width:
-            new_shape = (size, int(size * original_width / original_height))
-        else:
-            new_shape = (int(size * original_height / original_width), size)
-        crop = (size, size)
-    else:
-        new_shape = crop = (int(size[0]), int(size[1]))
-    if new_shape != (original_height, original_width):
-        rgb = TF.resize(rgb, list(new_shape), interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
-    cropped = np.asarray(TF.center_crop(rgb, list(crop)))
-    return np.ascontiguousarray(cropped[..., ::-1])  # RGB -> BGR
 
 
 def output_fields(

@@ -6,7 +6,11 @@ import os
 
 from torch import nn
 
-from yolo8.engine.ultralytics_checkpoint import CheckpointFormatError, ForeignCheckpoint, read_ultralytics_checkpoint
+from yolo8.checkpoints.ultralytics_checkpoint import (
+    CheckpointFormatError,
+    ForeignCheckpoint,
+    read_ultralytics_checkpoint,
+)
 from yolo8.nn.model import YOLOModel, build_model
 
 __all__ = ["load_ultralytics_model", "model_from_foreign_checkpoint"]

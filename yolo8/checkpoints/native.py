@@ -61,7 +61,8 @@ def load_checkpoint(path) -> dict:
         if "ultralytics" in message:
             raise CheckpointError(
                 f"{path}: this is an Ultralytics checkpoint (it pickles Ultralytics classes), not a yolo8 one; "
-                f"convert it with `yolo8 convert {path.name}` (converter coming), then load the converted file") from None
+                f"load it with yolo8.checkpoints.load.load_model (any mode's model= takes it), or write a native copy "
+                f"with `yolo8 convert model={path} out={path.with_name(path.stem + '_yolo8.pt').name}`") from None
         detail = next((line.strip() for line in message.splitlines() if "GLOBAL" in line), None)
         if detail:
             raise CheckpointError(
@@ -73,7 +74,7 @@ def load_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a yolo8 checkpoint (expected a dict with format='yolo8'); "
-                              "for an Ultralytics .pt use `yolo8 convert` (converter coming)")
+                              "for an Ultralytics .pt use `yolo8 convert model=FILE.pt`")
     if checkpoint.get("version", 0) > CHECKPOINT_VERSION:
         raise CheckpointError(f"{path}: checkpoint version {checkpoint['version']} is newer than this yolo8 "
                               f"reads ({CHECKPOINT_VERSION}); upgrade yolo8")

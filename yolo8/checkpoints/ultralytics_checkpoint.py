@@ -2,7 +2,7 @@
 
 Such a file is a ``torch.save`` zip whose pickle holds a dict like ``{"model": DetectionModel (fp16),
 "ema": None | model, "train_args": {...}, "date": ..., "version": ...}``; the model object pickles
-its whole ``nn.Module`` tree. We unpickle it with :mod:`yolo8.engine.safe_pickle`, which turns every
+its whole ``nn.Module`` tree. We unpickle it with :mod:`yolo8.checkpoints.safe_pickle`, which turns every
 module class into an inert placeholder, then walk the placeholders' recorded ``__dict__``
 (``_parameters``, ``_buffers``, ``_modules``) the way ``nn.Module.state_dict()`` would.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from yolo8.engine.safe_pickle import PlaceholderObject, RestrictedPickleModule, UnsafeCheckpointError
+from yolo8.checkpoints.safe_pickle import PlaceholderObject, RestrictedPickleModule, UnsafeCheckpointError
 
 __all__ = [
     "CheckpointFormatError",

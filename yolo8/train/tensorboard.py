@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 
-from yolo8.engine.callbacks import Callbacks
+from yolo8.runtime.callbacks import Callbacks
 
 LOGGER = logging.getLogger("yolo8")
 

@@ -19,11 +19,15 @@ import torch
 from torch import nn
 
 from yolo8.config import Config
-from yolo8.engine.callbacks import Callbacks
-from yolo8.engine.inference import inference_copy
 from yolo8.metrics.classification import (
-    ClassificationMetrics, ClassificationResult, ClassificationSummary, format_classification_table, ranked_classes,
+    ClassificationMetrics,
+    ClassificationResult,
+    ClassificationSummary,
+    format_classification_table,
+    ranked_classes,
 )
+from yolo8.runtime.backend import inference_copy
+from yolo8.runtime.callbacks import Callbacks
 
 LOGGER = logging.getLogger("yolo8")
 PLOTTED_BATCHES = 3
@@ -157,11 +161,13 @@ def validate_classification_model(model: nn.Module, config: Config,
         ClassificationDataError: the dataset is missing or malformed, or its class count differs from the model's.
     """
     from yolo8.data.classification import (
-        ClassificationDataError, build_classification_loader, load_classification_split,
+        ClassificationDataError,
+        build_classification_loader,
+        load_classification_split,
     )
-    from yolo8.engine.device import select_device, use_all_cores
-    from yolo8.engine.predictor import input_size
-    from yolo8.engine.run_dir import default_project, increment_run_dir
+    from yolo8.predict.predictor import input_size
+    from yolo8.runtime.device import select_device, use_all_cores
+    from yolo8.runtime.run_dir import default_project, increment_run_dir
 
     split = load_classification_split(config.data, config.split)
     if split.num_classes != model.num_classes:

@@ -1,0 +1,41 @@
+"""One entry point for every model source: a model YAML, a yolo8 checkpoint or an Ultralytics checkpoint."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from torch import nn
+
+MODEL_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def load_model(source: str | os.PathLike | nn.Module) -> tuple[nn.Module, dict | None]:
+    """A model from a YAML name/path, a yolo8 checkpoint or an Ultralytics checkpoint; with its train args.
+
+    No file is unpickled with code execution: yolo8 checkpoints load with ``weights_only=True`` and
+    Ultralytics ones through a restricted unpickler that maps their classes to inert placeholders.
+    """
+    if isinstance(source, nn.Module):
+        return source, None
+    path = Path(source)
+    if path.suffix.lower() in MODEL_YAML_SUFFIXES:
+        from yolo8.nn.model import build_model
+
+        return build_model(path), None
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model '{source}' not found. yolo8 never downloads weights: give the path of a checkpoint "
+            f"(.pt) you have, or a model YAML such as '{path.stem}.yaml' to start from scratch."
+        )
+    from yolo8.checkpoints.ultralytics_checkpoint import is_ultralytics_checkpoint, read_ultralytics_checkpoint
+
+    if is_ultralytics_checkpoint(path):
+        from yolo8.checkpoints.ultralytics_model import model_from_foreign_checkpoint
+
+        foreign = read_ultralytics_checkpoint(path)
+        return model_from_foreign_checkpoint(foreign, source=str(path)), foreign.train_args
+    from yolo8.checkpoints.native import load_checkpoint, model_from_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    return model_from_checkpoint(checkpoint), checkpoint.get("train_args")
