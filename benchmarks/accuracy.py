@@ -1,7 +1,7 @@
 """Detection accuracy after training yolov8n from scratch: ours against the incumbent, scored by one validator.
 
     python benchmarks/accuracy.py --data DATA_YAML [--epochs 30] [--imgsz 320] [--batch 16] [--seed 0]
-                                  [--peer /work/ulvenv/bin/python] [--project DIR] [--fraction 1.0]
+                                  [--peer /work/ul_venv/bin/python] [--project DIR] [--fraction 1.0]
 
 Trains ``yolov8n.yaml`` from scratch with yolo8 and then, with ``--peer``, with the incumbent in its own
 interpreter (YOLO_OFFLINE=1, 2 threads, 2 workers, CPU, amp off, plots off), one after the other, never

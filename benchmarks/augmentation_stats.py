@@ -1,6 +1,6 @@
 """Augmented training samples compared as distributions: ours against the incumbent's, black box.
 
-    python benchmarks/augmentation_stats.py [--repeats 300] [--peer /work/ulvenv/bin/python]
+    python benchmarks/augmentation_stats.py [--repeats 300] [--peer /work/ul_venv/bin/python]
 
 Writes two small datasets: 8 plain-colour 64 px images with one centred box (colour statistics), and 8
 images of different shapes and sizes with one box each (geometry through letterbox, warp and mosaic).
@@ -36,38 +36,41 @@ SAMPLER = r"""
 import json, os, sys
 import numpy as np
 peer = sys.argv[1] == "peer"
-data, mosaic, repeats, out = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+jobs, repeats = json.loads(sys.argv[2]), int(sys.argv[3])  # jobs: [[data_yaml, mosaic, out_json], ...]
 if peer:
     os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics import YOLO
 else:
-    sys.path.insert(0, sys.argv[6])
+    sys.path.insert(0, sys.argv[4])
     from yolo8 import YOLO
 
 class Sampled(Exception):
     pass
 
-def sample(trainer):
-    dataset, samples = trainer.train_loader.dataset, []
-    for _ in range(repeats):
-        for index in range(len(dataset)):
-            item = dataset[index]
-            image = np.asarray(item["img"] if peer else item.image)  # (3, H, W) uint8 RGB
-            boxes = np.asarray(item["bboxes"] if peer else item.boxes).reshape(-1, 4)  # normalised xywh
-            name = os.path.basename(item["im_file"] if peer else str(item.image_file))
-            samples.append({"file": name, "centre": image[:, image.shape[1] // 2, image.shape[2] // 2].tolist(),
-                            "mean": float(image.mean()), "size": image.shape[2], "boxes": boxes.tolist()})
-    with open(out, "w") as file:
-        json.dump(samples, file)
-    raise Sampled
+def sampler(out):
+    def sample(trainer):
+        dataset, samples = trainer.train_loader.dataset, []
+        for _ in range(repeats):
+            for index in range(len(dataset)):
+                item = dataset[index]
+                image = np.asarray(item["img"] if peer else item.image)  # (3, H, W) uint8 RGB
+                boxes = np.asarray(item["bboxes"] if peer else item.boxes).reshape(-1, 4)  # normalised xywh
+                name = os.path.basename(item["im_file"] if peer else str(item.image_file))
+                samples.append({"file": name, "centre": image[:, image.shape[1] // 2, image.shape[2] // 2].tolist(),
+                                "mean": float(image.mean()), "size": image.shape[2], "boxes": boxes.tolist()})
+        with open(out, "w") as file:
+            json.dump(samples, file)
+        raise Sampled
+    return sample
 
-model = YOLO("yolov8n.yaml")
-model.add_callback("on_train_start", sample)
-try:
-    model.train(data=data, epochs=1, imgsz=64, batch=8, workers=0, device="cpu", mosaic=mosaic, plots=False,
-                project=os.path.dirname(out), name="run", exist_ok=True, **({"amp": False} if peer else {}))
-except Sampled:
-    pass
+for data, mosaic, out in jobs:  # one interpreter for all: start-up is most of a smoke run's time
+    model = YOLO("yolov8n.yaml")
+    model.add_callback("on_train_start", sampler(out))
+    try:
+        model.train(data=data, epochs=1, imgsz=64, batch=8, workers=0, device="cpu", mosaic=mosaic, plots=False,
+                    project=os.path.dirname(out), name="run", exist_ok=True, **({"amp": False} if peer else {}))
+    except Sampled:
+        pass
 """
 
 
@@ -100,13 +103,18 @@ def shape_dataset(root: Path) -> Path:
     return write_dataset(root, images, boxes)
 
 
-def draw_samples(python: str, side: str, data_yaml: Path, mosaic: float, repeats: int, out: Path) -> list[dict]:
+def draw_samples(python: str, side: str, jobs: list[tuple[Path, float, Path]], repeats: int) -> list[list[dict]]:
+    """Samples of each job (data YAML, mosaic probability, output JSON) drawn by ``side``'s trainer in one
+    ``python`` process; one list of samples per job."""
     repository = str(Path(__file__).resolve().parents[1])
-    finished = subprocess.run([python, "-c", SAMPLER, side, str(data_yaml), str(mosaic), str(repeats), str(out),
-                               repository], capture_output=True, text=True)
-    if not out.exists():
-        raise RuntimeError(f"{side} sampler failed:\n{finished.stderr[-2000:]}")
-    return json.loads(out.read_text())
+    encoded = json.dumps([[str(data), mosaic, str(out)] for data, mosaic, out in jobs])
+    finished = subprocess.run([python, "-c", SAMPLER, side, encoded, str(repeats), repository],
+                              capture_output=True, text=True, check=False)
+    missing = [out for _, _, out in jobs if not out.exists()]
+    if finished.returncode or missing:
+        raise RuntimeError(f"{side} sampler failed (exit {finished.returncode}, no {missing}):\n"
+                           f"{finished.stderr[-2000:]}")
+    return [json.loads(out.read_text()) for _, _, out in jobs]
 
 
 def colour_statistics(samples: list[dict]) -> dict:
@@ -146,11 +154,13 @@ def main(argv=None) -> None:
     sides = [("yolo8", sys.executable, "ours")] + ([("incumbent", args.peer, "peer")] if args.peer else [])
     rows: dict[str, list[float]] = {}
     for label, python, side in sides:
-        single = draw_samples(python, side, colours, 0.0, args.repeats, folder / f"{side}_colours.json")
+        paths = (("single", 0.0), ("mosaic", 1.0))
+        jobs = [(colours, 0.0, folder / f"{side}_colours.json"),
+                *((shapes, mosaic, folder / f"{side}_{path}.json") for path, mosaic in paths)]
+        single, *geometry = draw_samples(python, side, jobs, args.repeats)
         for name, value in colour_statistics(single).items():
             rows.setdefault(f"colour: {name}", []).append(value)
-        for mosaic, path in ((0.0, "single"), (1.0, "mosaic")):
-            samples = draw_samples(python, side, shapes, mosaic, args.repeats, folder / f"{side}_{path}.json")
+        for (path, _), samples in zip(paths, geometry):
             for name, value in geometry_statistics(samples).items():
                 rows.setdefault(f"{path}: {name}", []).append(value)
     print(f"{len(COLOURS_BGR) * args.repeats} samples per path and side; files under {folder}")

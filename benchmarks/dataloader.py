@@ -1,10 +1,12 @@
 """Images per second of the training data pipeline (mosaic on, YOLOv8's default gains).
 
     python benchmarks/dataloader.py [--data DATA_YAML | --random] [--imgsz 320] [--batch 16] [--workers 2]
-        [--epochs 4] [--cache ram] [--peer /work/ulvenv/bin/python]
+        [--epochs 4] [--cache ram] [--peer /work/ul_venv/bin/python]
 
-Without --data it uses the built-in dataset (``yolo8.data.synthetic.builtin_dataset``) when that
-exists, else 400 random 320-px JPEGs with a few boxes each written to a temporary directory.
+Without --data it uses the built-in dataset (``yolo8.data.synthetic.builtin_dataset``); ``--random``
+uses 400 random 320-px JPEGs with a few boxes each, written to a temporary directory. Our loader is the
+one ``yolo8 train`` builds (``yolo8.data.build.training_loader`` with the default settings), so the
+benchmark follows the library's gains and dataset options as they change.
 Prints the CPU time per image summed over all processes (robust to other load on the machine),
 the rate including each epoch's start-up, the steady-state rate (first batches of each epoch
 excluded) and, last, the steady-state number alone. ``--peer`` runs the same measurement on
@@ -24,27 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yolo8.data.dataset import YOLODataset  # noqa: E402
-from yolo8.data.labels import ImageLabels  # noqa: E402
-from yolo8.data.loader import build_dataloader  # noqa: E402
-from yolo8.data.transforms.compose import Augmentation  # noqa: E402
+from yolo8.config import Config  # noqa: E402
+from yolo8.data.build import training_loader  # noqa: E402
+from yolo8.data.dataset_config import load_dataset_config  # noqa: E402
 
 WARMUP_BATCHES = 3
-
-
-def default_augmentation() -> Augmentation:
-    """YOLOv8's default training gains, read from the defaults table when it is available."""
-    names = [
-        "mosaic", "degrees", "translate", "scale", "shear", "perspective",
-        "hsv_h", "hsv_s", "hsv_v", "fliplr", "flipud", "mixup", "copy_paste",
-    ]
-    from yolo8 import config
-
-    defaults = {option.name: option.default for option in config.OPTIONS} if hasattr(config, "OPTIONS") else {}
-    missing = [name for name in names if name not in defaults]
-    if missing:
-        raise SystemExit(f"yolo8.config has no default for {missing}; the benchmark needs the defaults table")
-    return Augmentation(**{name: float(defaults[name]) for name in names})
 
 
 def write_random_dataset(directory: Path, count: int = 400, size: int = 320) -> Path:
@@ -69,19 +55,9 @@ def write_random_dataset(directory: Path, count: int = 400, size: int = 320) -> 
     return yaml_file
 
 
-def labels_from_yaml(data: str) -> list[ImageLabels]:
-    from yolo8.data.dataset_config import image_files_from, load_dataset_config
-    from yolo8.data.label_scan import scan_labels
+def builtin_yaml() -> str:
+    from yolo8.data.synthetic import builtin_dataset
 
-    config = load_dataset_config(data)
-    return scan_labels(image_files_from(config.train, config.root), config.num_classes, use_cache=False).labels
-
-
-def builtin_yaml() -> str | None:
-    try:
-        from yolo8.data.synthetic import builtin_dataset
-    except ImportError:
-        return None
     return str(builtin_dataset())
 
 
@@ -95,6 +71,9 @@ def cpu_seconds() -> float:
 
 def measure(loader, epochs: int) -> tuple[float, float]:
     """(images/s including start-up, images/s after the first WARMUP_BATCHES of each epoch)."""
+    if len(loader) < WARMUP_BATCHES + 2:
+        raise SystemExit(f"{len(loader)} batches per epoch: the steady-state rate needs at least "
+                         f"{WARMUP_BATCHES + 2}; use more images or a smaller --batch")
     total_images = total_time = steady_images = steady_time = 0
     for _ in range(epochs):
         start = time.perf_counter()
@@ -165,7 +144,7 @@ def measure_peer(data: str, args) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="dataset YAML (default: the built-in dataset)")
     parser.add_argument("--imgsz", type=int, default=320)
@@ -175,21 +154,20 @@ def main() -> None:
     parser.add_argument("--cache", default="false", choices=["false", "ram"])
     parser.add_argument("--random", action="store_true", help="use 400 random 320-px JPEGs with boxes only")
     parser.add_argument("--peer", default=None, help="python of an ultralytics install to time as a black box")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as temporary:
         if args.random:
             data = str(write_random_dataset(Path(temporary)))
         else:
-            data = args.data or builtin_yaml() or str(write_random_dataset(Path(temporary)))
-        labels = labels_from_yaml(data)
+            data = args.data or builtin_yaml()
         if args.peer:
             peer = measure_peer(data, args)  # before our run: its CPU time must not count in ours
-        dataset = YOLODataset(
-            labels, args.imgsz, augment=True, augmentation=default_augmentation(), rect=False,
-            batch_size=args.batch, stride=32, pad=0.0, cache=args.cache if args.cache == "ram" else False,
-        )
-        loader = build_dataloader(dataset, args.batch, args.workers, shuffle=True, seed=0)
+        settings = Config(mode="train", data=data, imgsz=args.imgsz, batch=args.batch, workers=args.workers,
+                          cache=args.cache == "ram" and "ram")  # what `yolo8 train` reads; its default gains
+        loader = training_loader(load_dataset_config(data), settings, args.imgsz, args.batch, stride=32,
+                                 workers=args.workers)
+        dataset = loader.dataset
         cpu_start = cpu_seconds()
         with_startup, steady = measure(loader, args.epochs)
         workers = loader.num_workers
@@ -202,7 +180,7 @@ def main() -> None:
     if args.peer:
         print(f"ultralytics (black box, {args.peer}): {peer}")
         print(f"ratio ours / ultralytics (steady state): {steady / float(peer.split()[-1]):.2f}")
-    print(f"data: {data} ({len(labels)} images), imgsz {args.imgsz}, batch {args.batch}, "
+    print(f"data: {data} ({len(dataset)} images), imgsz {args.imgsz}, batch {args.batch}, "
           f"workers {workers}, epochs {args.epochs}")
     print(f"CPU {cpu_per_image:.2f} ms/image, all processes (load-independent cost; the peer's line has the same)")
     print(f"images/s including epoch start-up: {with_startup:.0f}")

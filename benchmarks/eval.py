@@ -98,12 +98,12 @@ def time_pycocotools(images):
     return evaluator.stats[:6], elapsed
 
 
-def main():
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--dets", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     images = [make_image(rng, args.dets) for _ in range(args.images)]
     print(f"{args.images} images, {sum(len(i[0]) for i in images)} detections, "

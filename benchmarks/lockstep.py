@@ -1,7 +1,7 @@
 """Training in lockstep with the incumbent: same initial weights, same images, augmentation off.
 
     python benchmarks/lockstep.py [--model tiny|yolov8n.yaml] [--optimizer SGD] [--epochs 6]
-                                  [--peer /work/ulvenv/bin/python] [--record tests/fixtures/lockstep_sgd_tiny.json]
+                                  [--peer /work/ul_venv/bin/python] [--record tests/fixtures/lockstep_sgd_tiny.json]
 
 Both trainers start from one set of weights and see the same 16 generated images as one batch per epoch
 (so the order they shuffle them in cannot matter), with every random augmentation off. What is left to

@@ -1,6 +1,6 @@
 """Seconds per training epoch and per validation pass: yolov8n from scratch, 320 px, batch 16, on the CPU.
 
-    python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--rounds 2]
+    python benchmarks/train_step.py [--data DATA_YAML] [--epochs 3] [--rounds 2] [--imgsz 320] [--batch 16]
                                     [--peer /path/to/ultralytics/venv/bin/python] [--set KEY=VALUE ...]
 
 Data defaults to the built-in dataset at 400 train / 100 val images (the size of the issue's benchmark).
@@ -22,6 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout's yolo8
 
 PEER_SCRIPT = r"""
 import json, os, sys, time
@@ -29,7 +32,7 @@ os.environ["YOLO_OFFLINE"] = "1"
 import ultralytics.utils.torch_utils as torch_utils
 torch_utils.NUM_THREADS = 2
 from ultralytics import YOLO
-data, epochs, project = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+data, epochs, project, imgsz, batch = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 marks = {"train": [], "val": []}
 started = {}
 model = YOLO("yolov8n.yaml")
@@ -37,13 +40,13 @@ model.add_callback("on_train_epoch_start", lambda t: started.__setitem__("train"
 model.add_callback("on_train_epoch_end", lambda t: marks["train"].append(time.perf_counter() - started["train"]))
 model.add_callback("on_val_start", lambda v: started.__setitem__("val", time.perf_counter()))
 model.add_callback("on_val_end", lambda v: marks["val"].append(time.perf_counter() - started["val"]))
-model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, device="cpu", project=project, name="bench",
+model.train(data=data, epochs=epochs, imgsz=imgsz, batch=batch, workers=2, device="cpu", project=project, name="bench",
             plots=False, amp=False, verbose=False)
 print("TIMES " + json.dumps(marks))
 """
 
 
-def time_ours(data: str, epochs: int, project: str, overrides: dict | None = None) -> dict:
+def time_ours(data: str, epochs: int, project: str, imgsz: int, batch: int, overrides: dict | None = None) -> dict:
     from yolo8 import YOLO
 
     marks, started = {"train": [], "val": []}, {}
@@ -52,13 +55,14 @@ def time_ours(data: str, epochs: int, project: str, overrides: dict | None = Non
     model.add_callback("on_train_epoch_end", lambda t: marks["train"].append(time.perf_counter() - started["train"]))
     model.add_callback("on_val_start", lambda v: started.__setitem__("val", time.perf_counter()))
     model.add_callback("on_val_end", lambda v: marks["val"].append(time.perf_counter() - started["val"]))
-    model.train(data=data, epochs=epochs, imgsz=320, batch=16, workers=2, project=project, name="bench", plots=False,
-                **(overrides or {}))
+    model.train(data=data, epochs=epochs, imgsz=imgsz, batch=batch, workers=2, project=project, name="bench",
+                plots=False, **(overrides or {}))
     return marks
 
 
-def time_peer(python: str, data: str, epochs: int, project: str) -> dict:
-    result = subprocess.run([python, "-c", PEER_SCRIPT, data, str(epochs), project], capture_output=True, text=True)
+def time_peer(python: str, data: str, epochs: int, project: str, imgsz: int, batch: int) -> dict:
+    result = subprocess.run([python, "-c", PEER_SCRIPT, data, str(epochs), project, str(imgsz), str(batch)],
+                            capture_output=True, text=True, check=False)
     line = next((line for line in result.stdout.splitlines() if line.startswith("TIMES ")), None)
     if line is None:
         raise RuntimeError(f"the peer run failed:\n{result.stderr[-2000:]}")
@@ -75,15 +79,17 @@ def epoch_lists(runs: list[dict]) -> str:
     return "; ".join("epochs " + ", ".join(f"{t:.1f}" for t in run["train"]) for run in runs)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="dataset YAML (default: built-in, 400/100 images)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs of ours and the peer")
+    parser.add_argument("--imgsz", type=int, default=320, help="training and validation image size (both sides)")
+    parser.add_argument("--batch", type=int, default=16, help="batch size (both sides)")
     parser.add_argument("--peer", default=None, help="python of a venv with ultralytics installed")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a training setting for our run only, e.g. --set workers=0")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.rounds < 1 or args.epochs < 1:
         parser.error("--rounds and --epochs must be at least 1")
     from yolo8.config import Config
@@ -96,9 +102,11 @@ def main() -> None:
     ours_runs, peer_runs = [], []
     with tempfile.TemporaryDirectory() as project:
         for round_index in range(args.rounds):
-            ours_runs.append(time_ours(args.data, args.epochs, f"{project}/ours{round_index}", overrides))
+            ours_runs.append(time_ours(args.data, args.epochs, f"{project}/ours{round_index}", args.imgsz, args.batch,
+                                       overrides))
             if args.peer:
-                peer_runs.append(time_peer(args.peer, args.data, args.epochs, f"{project}/peer{round_index}"))
+                peer_runs.append(time_peer(args.peer, args.data, args.epochs, f"{project}/peer{round_index}",
+                                           args.imgsz, args.batch))
     ours_train, ours_val = pooled(ours_runs, "train"), pooled(ours_runs, "val")
     print(f"yolo8:        {ours_train:.2f} s/epoch train + {ours_val:.2f} s val ({epoch_lists(ours_runs)})")
     if not args.peer:
