@@ -2,6 +2,7 @@
 
 Parity fixtures (tests/fixtures/README.md): ``det_loss_batch2.json`` (targets and recorded losses),
 ``loss_batch_image{0,1}.png`` (the batch), ``ul_yolov8n_rand.pt`` (the weights), ``loss_random_batch16_incumbent.json``.
+Recorded losses are compared relative to each loss value (tests/tolerance.py).
 """
 
 import hashlib
@@ -15,9 +16,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.tolerance import assert_losses_close
 from yolo8.losses.detection import DetectionLoss, distribution_focal_loss, targets_to_padded
 
 FIXTURES = Path(__file__).parent / "fixtures"
+LOSS_NAMES = ("box", "cls", "dfl")
 LOSS_BATCH_SHA256 = "fe18c5e62eb8b77266314b0da378c16324b2e834704b4839e0cccb262e8732ab"  # uint8 (2, 3, 320, 320)
 
 
@@ -127,14 +130,15 @@ def test_empty_image_adds_only_background_classification():
 
 def assign(loss, raw, targets):
     """Run the loss's assigner the way the loss does (for inspecting the assignment)."""
+    from yolo8.nn.decode import anchor_major_bins, expected_distance, flatten_levels
     from yolo8.ops.anchors import dist_to_bbox, make_anchors
 
     batch_size = raw[0].shape[0]
-    flat = torch.cat([level.detach().flatten(2) for level in raw], 2)  # (B, no, H_i, W_i) -> (B, no, A)
-    box_logits, class_logits = flat.split((64, loss.num_classes), 1)
+    detached = [level.detach() for level in raw]
+    box_logits, class_logits = flatten_levels(detached, 16, loss.num_classes)  # (B, 64, A), (B, C, A)
     shapes = [level.shape[2:] for level in raw]
     points, strides = make_anchors(shapes, loss.strides)
-    distances = box_logits.permute(0, 2, 1).reshape(batch_size, -1, 4, 16).softmax(-1) @ torch.arange(16.0)  # (B, A, 4)
+    distances = expected_distance(anchor_major_bins(box_logits, 16))  # (B, 64, A) -> (B, A, 4, 16) -> (B, A, 4)
     boxes = dist_to_bbox(distances, points, xywh=False) * strides
     image_size = (shapes[0][0] * loss.strides[0], shapes[0][1] * loss.strides[0])
     gts = targets_to_padded(targets, batch_size, image_size)
@@ -193,14 +197,16 @@ def fixture_images():
     return images
 
 
-def assert_matches_record(raw, recorded):
+def assert_matches_record(raw, recorded, mode):
+    """Each item within 1e-4 of its recorded value: measured up to 1.2e-5 (eval cls, 145) across vector units,
+    up to 1e-6 for the others; a loss term that is wrong moves by far more."""
     loss = DetectionLoss(num_classes=80)
     targets, _ = fixture_targets()
     total, items = loss(raw, targets)
     expected_items = [recorded["items_weighted"][name] for name in ("box_loss", "cls_loss", "dfl_loss")]
-    assert items.tolist() == pytest.approx(expected_items, rel=1e-3)
-    assert total.item() == pytest.approx(recorded["loss_total_times_batch"], rel=1e-3)
-    assert (total / 2).item() == pytest.approx(sum(expected_items), rel=1e-3)
+    assert_losses_close(items, expected_items, rtol=1e-4, names=LOSS_NAMES, name=f"{mode} items")
+    assert_losses_close(total, recorded["loss_total_times_batch"], rtol=1e-4, name=f"{mode} total")
+    assert_losses_close(total / 2, sum(expected_items), rtol=1e-4, name=f"{mode} total / batch")
     assert int(assign(loss, raw, targets).foreground_mask.sum()) == recorded["num_foreground_anchors"]
 
 
@@ -218,8 +224,8 @@ def test_parity_with_fixture_model():
         # eval first: the train-mode pass updates the BN running stats the eval pass must not see
         _, eval_raw = model.eval()(images)
         train_raw = model.train()(images)
-    assert_matches_record(train_raw, recorded["train"])
-    assert_matches_record(eval_raw, recorded["eval"])
+    assert_matches_record(train_raw, recorded["train"], "train")
+    assert_matches_record(eval_raw, recorded["eval"], "eval")
 
 
 def test_rejects_batch_index_outside_the_batch():
@@ -259,7 +265,12 @@ def test_parity_on_crowded_random_batch():
     record = json.loads((FIXTURES / "loss_random_batch16_incumbent.json").read_text())
     raw, targets = random_batch()
     assert targets.sum().item() == pytest.approx(record["targets_checksum"], rel=1e-6)
-    assert sum(level.sum() for level in raw).item() == pytest.approx(record["raw_checksum"], rel=1e-4)
+    # torch.randn rounds differently by vector unit (AVX2 vs scalar/AVX-512 Box-Muller); that moves the sum of
+    # 1.2 million values by ~0.04 (measured), within one float32 rounding of each summand: 1e-7 x sum |x|
+    # (0.19). Another seed moves it by ~1000.
+    raw_sum = sum(level.sum() for level in raw).item()
+    assert abs(raw_sum - record["raw_checksum"]) <= 1e-7 * sum(level.abs().sum() for level in raw).item()
     total, items = DetectionLoss(num_classes=8)(raw, targets)
-    assert items.tolist() == pytest.approx(record["items_weighted"], rel=1e-5)
-    assert total.item() == pytest.approx(record["loss_total_times_batch"], rel=1e-5)
+    # measured 1.2e-7 relative, also with the other vector unit's random outputs
+    assert_losses_close(items, record["items_weighted"], rtol=1e-5, names=LOSS_NAMES, name="items")
+    assert_losses_close(total, record["loss_total_times_batch"], rtol=1e-5, name="total")

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from tests.conftest import load_benchmark, write_shapes_dataset
+from tests.tolerance import assert_losses_close
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lockstep_sgd_tiny.json"
 
@@ -35,7 +36,10 @@ def test_training_moves_the_weights_as_the_incumbent_did(tmp_path):
 
     theirs_losses = torch.tensor(record["incumbent_losses"])  # (epochs, 3)
     ours_losses = torch.tensor(ours["losses"])
-    assert torch.allclose(ours_losses[:5], theirs_losses[:5], rtol=1e-3)  # up to the third optimizer step
-    assert torch.allclose(ours_losses, theirs_losses, rtol=2e-2)
+    names = ("box", "cls", "dfl")
+    # relative to each loss: up to the third optimizer step measured 4e-5 (also on another vector unit), the
+    # last epoch 6e-3 (float rounding has moved the weights and flipped assignments by then)
+    assert_losses_close(ours_losses[:5], theirs_losses[:5], rtol=1e-3, names=names, name="epoch losses")
+    assert_losses_close(ours_losses, theirs_losses, rtol=2e-2, names=names, name="epoch losses")
     movement = lockstep.movement_signature(ours["ema"], initial)
     assert lockstep.signature_difference(movement, record["incumbent_ema_movement"]) < 5e-3

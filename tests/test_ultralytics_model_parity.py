@@ -1,6 +1,8 @@
 """Models built from the incumbent's checkpoints reproduce its recorded eval outputs.
 
-Fixtures (tests/fixtures/README.md): ``ul_yolov8n*_rand.pt`` and ``reference_outputs.npz``.
+Fixtures (tests/fixtures/README.md): ``ul_yolov8n*_rand.pt`` and ``reference_outputs.npz``. Tolerances are
+in each output's units (tests/tolerance.py): boxes 1e-4 x the largest |box|, scores from their logits' 1e-4,
+mask coefficients, prototypes and class probabilities 1e-4 x their largest |value|.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import numpy as np
 import pytest
 import torch
 
+from tests.tolerance import assert_close_to_scale, assert_decoded_close, close_to_scale_block
 from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
 from yolo8.checkpoints.ultralytics_model import load_ultralytics_model, model_from_foreign_checkpoint
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CASES = {  # stem -> (input prefix, input side, reference arrays)
+CASES = {  # stem -> (input prefix, input side, recorded arrays)
     "yolov8n_rand": ("det", 320, ["det_output"]),
     "yolov8n-seg_rand": ("seg", 320, ["seg_output", "seg_proto"]),
     "yolov8n-cls_rand": ("cls", 224, ["cls_probs"]),
@@ -59,7 +62,11 @@ def test_outputs_match_incumbent(stem, reference):
     for array, name in zip(ours, names):
         theirs = reference[name]
         assert array.shape == theirs.shape, name
-        assert np.allclose(array.numpy(), theirs, rtol=1e-4, atol=1e-4), (name, np.abs(array.numpy() - theirs).max())
+        if name in ("det_output", "seg_output"):  # (1, 4 + 80 [+ 32], A)
+            assert_decoded_close(array, theirs, num_classes=80, name=name)
+        else:  # prototypes (1, 32, 80, 80), softmax probabilities (1, 1000)
+            axes = ("batch", "prototype", "y", "x") if name == "seg_proto" else ("batch", "class")
+            assert_close_to_scale(array, theirs, axis_names=axes, name=name)
 
 
 def test_batchnorm_eps_from_checkpoint_is_applied(classify_checkpoint):
@@ -77,4 +84,20 @@ def test_bare_state_dict_needs_and_accepts_an_architecture(tmp_path, reference, 
     model = load_ultralytics_model(path, model_yaml=classify_checkpoint.model_yaml)
     with torch.no_grad():
         probabilities, _ = model(generated_input("cls", 224, reference))
-    assert np.allclose(probabilities.numpy(), reference["cls_probs"], rtol=1e-4, atol=1e-4)
+    assert_close_to_scale(probabilities, reference["cls_probs"], axis_names=("batch", "class"), name="cls_probs")
+
+
+def test_swapped_top_two_class_probabilities_fail_the_check(reference):
+    """The tolerance of the 1000 softmax probabilities (1e-4 x the largest, 3.6e-7) catches the two most
+    likely classes swapped (3.7e-4 apart)."""
+    model = load_ultralytics_model(FIXTURES / "ul_yolov8n-cls_rand.pt")
+    with torch.no_grad():
+        probabilities, _ = model(generated_input("cls", 224, reference))
+    first, second = probabilities[0].topk(2).indices.tolist()
+    swapped = probabilities.clone()
+    swapped[0, [first, second]] = probabilities[0, [second, first]]
+    tolerance = close_to_scale_block(reference["cls_probs"]).atol
+    assert (probabilities[0, first] - probabilities[0, second]).item() > 100 * tolerance
+    message = rf"cls_probs values: 2 of 1000 .*\n.*\[batch 0, class ({first}|{second})\]"
+    with pytest.raises(AssertionError, match=message):
+        assert_close_to_scale(swapped, reference["cls_probs"], axis_names=("batch", "class"), name="cls_probs")

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from yolo8.losses.assigner import TaskAlignedAssigner
+from yolo8.nn.decode import anchor_major_bins, expected_distance, flatten_levels
 from yolo8.ops.anchors import bbox_to_dist, dist_to_bbox, make_anchors
 from yolo8.ops.boxes import xywh_to_xyxy
 from yolo8.ops.iou import bbox_iou
@@ -117,14 +118,12 @@ class DetectionLoss:
         if image_size is None:
             image_size = (feature_shapes[0][0] * self.strides[0], feature_shapes[0][1] * self.strides[0])
 
-        flat = torch.cat([level.flatten(2) for level in raw_outputs], 2).to(dtype)  # (B, no, H_i, W_i) -> (B, no, A)
-        box_logits, class_logits = flat.split((4 * self.reg_max, self.num_classes), 1)
-        box_logits = box_logits.permute(0, 2, 1).reshape(batch_size, -1, 4, self.reg_max)  # (B, 4R, A) -> (B, A, 4, R)
-        class_logits = class_logits.permute(0, 2, 1)  # (B, C, A) -> (B, A, C)
+        box_logits, class_logits = flatten_levels(raw_outputs, self.reg_max, self.num_classes)  # (B, 4R, A), (B, C, A)
+        box_logits = anchor_major_bins(box_logits.to(dtype), self.reg_max)  # (B, 4R, A) -> (B, A, 4, R)
+        class_logits = class_logits.to(dtype).permute(0, 2, 1)  # (B, C, A) -> (B, A, C)
 
         anchor_points, stride_per_anchor = make_anchors(feature_shapes, self.strides, 0.5, device, dtype)  # (A, 2), (A, 1)
-        bins = torch.arange(self.reg_max, device=device, dtype=dtype)
-        pred_distances = box_logits.softmax(-1) @ bins  # (B, A, 4, R) -> (B, A, 4), grid units
+        pred_distances = expected_distance(box_logits)  # (B, A, 4, R) -> (B, A, 4), grid units
         pred_boxes = dist_to_bbox(pred_distances, anchor_points, xywh=False)  # (B, A, 4) xyxy grid units
 
         gt_labels, gt_boxes, gt_mask = targets_to_padded(targets.to(device, dtype), batch_size, image_size)

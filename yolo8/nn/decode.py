@@ -30,12 +30,25 @@ def flatten_levels(levels: Sequence[torch.Tensor], reg_max: int, num_classes: in
     return box_logits, class_logits
 
 
+def anchor_major_bins(box_logits: torch.Tensor, reg_max: int) -> torch.Tensor:
+    """Box logits (B, 4 * reg_max, A), channel = side * reg_max + bin (sides l, t, r, b) -> bin logits
+    (B, A, 4, reg_max), contiguous: the layout of the DFL integral and of the distribution focal loss."""
+    batch = box_logits.shape[0]
+    return box_logits.permute(0, 2, 1).reshape(batch, -1, 4, reg_max)  # (B, 4*R, A) -> (B, A, 4*R) -> (B, A, 4, R)
+
+
+def expected_distance(bin_logits: torch.Tensor) -> torch.Tensor:
+    """DFL integral: bin logits (..., reg_max) -> (...) expected bin index, softmax over the bins times
+    (0, 1, ..., reg_max - 1). Shared by decode (when no head DFL module is given) and the detection loss;
+    the head's :class:`yolo8.nn.blocks.DFL` computes the same as a fixed 1x1 conv (its checkpoint layout)."""
+    bins = torch.arange(bin_logits.shape[-1], device=bin_logits.device, dtype=bin_logits.dtype)
+    return bin_logits.softmax(-1) @ bins  # (..., R) -> (...)
+
+
 def distribution_to_distance(box_logits: torch.Tensor, reg_max: int) -> torch.Tensor:
     """DFL integral: (B, 4 * reg_max, A) logits -> (B, 4, A) expected distances (l, t, r, b) in bins."""
-    batch, _, anchors = box_logits.shape
-    probabilities = box_logits.view(batch, 4, reg_max, anchors).softmax(2)  # (B, 4*reg_max, A) -> (B, 4, reg_max, A)
-    bins = torch.arange(reg_max, device=box_logits.device, dtype=box_logits.dtype).view(1, 1, reg_max, 1)
-    return (probabilities * bins).sum(2)
+    distances = expected_distance(anchor_major_bins(box_logits, reg_max))  # (B, A, 4, R) -> (B, A, 4)
+    return distances.transpose(1, 2)  # (B, A, 4) -> (B, 4, A)
 
 
 def decode_detection(levels: Sequence[torch.Tensor], strides: Sequence[float] | torch.Tensor, reg_max: int,
