@@ -9,7 +9,8 @@ from yolo8 import YOLO
 from yolo8.config import Config
 from yolo8.nn.model import build_model
 from yolo8.predict.predictor import predict
-from yolo8.runtime.augmented_inference import VIEWS, AugmentedInference, boxes_to_input, scaled_view
+from yolo8.runtime.augmented_inference import VIEWS, boxes_to_input, scaled_view
+from yolo8.runtime.backend import TorchBackend
 
 
 def test_scaled_view_resizes_mirrors_and_pads_to_the_stride():
@@ -32,10 +33,12 @@ def test_boxes_return_to_input_pixels():
 
 
 def test_every_view_finds_the_object_where_it_is_in_the_input():
-    model = AugmentedInference(RedBoxModel().eval())
+    backend = TorchBackend(RedBoxModel(), torch.device("cpu"), augment=True)
     image = torch.from_numpy(scene(128, 160, (30, 40, 90, 80))[..., ::-1].copy()).permute(2, 0, 1)[None].float() / 255
-    decoded, raw = model(image)
-    assert raw is None and decoded.shape == (1, 6, 3 * len(VIEWS))
+    decoded = backend(image)
+    assert decoded.shape == (1, 6, 3 * len(VIEWS))
+    with pytest.raises(ValueError, match="raw outputs of one view"):
+        backend.with_raw(image)  # no validation loss from three views
     for view in range(len(VIEWS)):
         box = decoded[0, :4, 3 * view]  # anchor 0 of each view holds the red box
         assert box.tolist() == pytest.approx([60, 60, 60, 40], abs=1.5)  # blending at its edges costs < 1.5 px

@@ -19,7 +19,8 @@ from yolo8.data.transforms.classify import classification_input
 from yolo8.metrics.classification import ClassificationMetrics, format_classification_table, ranked_classes
 from yolo8.predict.predictor import image_to_tensor
 from yolo8.runtime.callbacks import Callbacks
-from yolo8.val.classification import PLOT_MAX_CLASSES, save_confusion_matrix, validate_classification_model
+from yolo8.tasks.classify import PLOT_MAX_CLASSES, save_confusion_matrix
+from yolo8.val.validator import validate_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COLOURS_BGR = {"a_red": (0, 0, 230), "b_green": (0, 230, 0), "c_blue": (230, 0, 0)}  # class 0, 1, 2 by sorted name
@@ -160,7 +161,7 @@ def test_stub_classifier_gives_exact_accuracy_and_skips_corrupt_images(tmp_path,
     callbacks = Callbacks()
     callbacks.add("on_val_end", lambda validator: seen.append(validator.result.top1))
     with caplog.at_level(logging.INFO, logger="yolo8"):
-        result = validate_classification_model(ColourClassifier(), config, callbacks)
+        result = validate_model(ColourClassifier(), config, callbacks)
     assert seen == [result.top1]
     assert result.summary.num_images == 10
     assert result.top1 == pytest.approx(9 / 10) and result.top5 == 1.0 and result.fitness == pytest.approx(0.95)

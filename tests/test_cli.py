@@ -90,7 +90,10 @@ def test_predict_with_missing_weights_never_downloads(capsys, tmp_path):
 
 def test_config_types_and_merge():
     config = Config({"epochs": "7", "imgsz": "320,256", "cache": "true", "classes": "0,2", "conf": "None"})
-    assert (config.epochs, config.imgsz, config.cache, config.classes, config.conf) == (7, [320, 256], "ram", [0, 2], None)
+    assert (config.epochs, config.imgsz, config.cache, config.classes) == (7, [320, 256], "ram", [0, 2])
+    # conf=None means the mode's default, from the settings table: train (its validation) and val 0.001, predict 0.25
+    assert (config.conf, Config({"conf": "None"}, mode="predict").conf, Config(mode="val").conf) == (0.001, 0.25, 0.001)
+    assert Config({"conf": 0.5}, mode="predict").conf == 0.5
     assert config.lr0 == DEFAULTS["lr0"] == 0.01
     assert config.merge(epochs=3).epochs == 3 and config.epochs == 7
     assert config.overrides.keys() == {"epochs", "imgsz", "cache", "classes", "conf"}

@@ -215,7 +215,7 @@ def test_average_recall_averages_over_thresholds_and_classes():
 
 
 def test_validator_table_prints_average_recall_line():
-    from yolo8.val.validator import format_table
+    from yolo8.tasks.detect import format_table
 
     truths = [[0, 0, 40, 40], [100, 100, 140, 140]]
     boxes = [[200, 200, 240, 240], truths[0], truths[1]]

@@ -116,20 +116,6 @@ def test_trainer_schedule_matches_yolov8_batch_by_batch(tiny_model_yaml, tmp_pat
     assert seen["weight_decay"] == pytest.approx(reference["weight_decay"])
 
 
-def test_deterministic_seeding_does_not_nan_fill_new_tensors():
-    from yolo8.runtime.device import seed_everything
-
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    was_filling = torch.utils.deterministic.fill_uninitialized_memory
-    try:
-        seed_everything(0, deterministic=True)
-        assert torch.are_deterministic_algorithms_enabled()
-        assert torch.utils.deterministic.fill_uninitialized_memory is False
-    finally:
-        torch.use_deterministic_algorithms(was_deterministic)
-        torch.utils.deterministic.fill_uninitialized_memory = was_filling
-
-
 def test_resuming_optimizer_state_with_other_groups_names_the_file_and_the_fix(shapes_dataset, tiny_model_yaml,
                                                                                tmp_path):
     from yolo8.checkpoints.native import load_checkpoint, save_checkpoint

@@ -21,9 +21,10 @@ from yolo8.metrics.plots.canvas import gaussian_smooth
 from yolo8.metrics.plots.confusion import normalize_columns
 from yolo8.metrics.plots.results import panel_layout
 from yolo8.plotting import class_colour
-from yolo8.train.results_log import COLUMNS
+from yolo8.tasks import TASKS
+from yolo8.train.results_log import results_columns
 
-RESULT_COLUMNS = list(COLUMNS)  # what the trainer writes, "time" included (it gets no panel)
+RESULT_COLUMNS = list(results_columns(TASKS["detect"].loss_names, TASKS["detect"].metric_keys))  # what the trainer writes, "time" included (it gets no panel)
 
 
 def read_image(path):

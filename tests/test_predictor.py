@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from yolo8.config import Config
-from yolo8.predict.predictor import Predictor, input_size, predict
+from yolo8.predict.predictor import Predictor, predict
 from yolo8.runtime.run_dir import increment_run_dir
+from yolo8.tasks.common import input_size
 
 RED_BGR = (0, 0, 255)
 

@@ -259,13 +259,12 @@ def val_config(tmp_path, data, **overrides):
 
 
 def test_stub_segmenter_scores_exactly(tmp_path, caplog):
-    from yolo8.val.segmentation import validate_segmentation_model
+    from yolo8.val.validator import validate_model
 
     data = write_polygon_dataset(tmp_path / "data")
     with caplog.at_level("INFO", logger="yolo8"):
         # iou=1.0: the two class-1 detections share a box and must both survive NMS
-        result = validate_segmentation_model(PolygonStub(), val_config(tmp_path, data, iou=1.0, plots=True,
-                                                                      save_json=True))
+        result = validate_model(PolygonStub(), val_config(tmp_path, data, iou=1.0, plots=True, save_json=True))
     box, seg = result.box, result.seg
     assert box.num_images == 6 and box.instances_per_class.tolist() == [6, 6]
     assert (box.map, box.map50, box.map75) == (1.0, 1.0, 1.0)  # the empty-mask decoys are correct boxes
@@ -292,11 +291,11 @@ def test_stub_segmenter_scores_exactly(tmp_path, caplog):
 
 def test_box_only_labels_are_refused(tmp_path):
     from tests.conftest import write_shapes_dataset
-    from yolo8.val.segmentation import validate_segmentation_model
+    from yolo8.val.validator import validate_model
 
     data = write_shapes_dataset(tmp_path / "boxes", images=2)
     with pytest.raises(ValueError, match="box-only labels"):
-        validate_segmentation_model(PolygonStub(), val_config(tmp_path, data))
+        validate_model(PolygonStub(), val_config(tmp_path, data))
 
 
 def test_fixture_checkpoint_validates(tmp_path):
@@ -328,7 +327,7 @@ def test_ground_truth_masks_follow_the_letterbox_back(tmp_path):
     """Polygons from the letterboxed batch, mapped back and rasterised, equal the label files rasterised
     at the original size (80 x 60 images letterboxed to 64: scaled by 0.8 and padded)."""
     from yolo8.data.build import evaluation_loader, resolve_data
-    from yolo8.val.segmentation import ground_truth_masks
+    from yolo8.tasks.segment import ground_truth_masks
 
     data_yaml = write_polygon_dataset(tmp_path / "data", images=3, size=(60, 80))
     config = val_config(tmp_path, data_yaml)
@@ -338,7 +337,7 @@ def test_ground_truth_masks_follow_the_letterbox_back(tmp_path):
         height, width = batch.images.shape[2:]
         for i, path in enumerate(batch.paths):
             assert batch.letterbox[i].ratio == (0.8, 0.8) and batch.original_shapes[i] == (60, 80)
-            masks = ground_truth_masks(batch.segments[i], batch.letterbox[i], (height, width), (60, 80))
+            masks = ground_truth_masks(batch, i, (height, width))
             rows = (Path(path).parents[2] / "labels" / "val" / (Path(path).stem + ".txt")).read_text().splitlines()
             polygons = [np.array(row.split()[1:], float).reshape(-1, 2) * (80, 60) for row in rows]
             np.testing.assert_array_equal(masks, polygons_to_masks(polygons, 60, 80))

@@ -11,7 +11,7 @@ from torch import nn
 from yolo8.checkpoints.load import load_model
 from yolo8.config import PYTHON_PREDICT_DEFAULTS, Config
 from yolo8.runtime.callbacks import Callbacks
-from yolo8.runtime.console import enable_console_logging
+from yolo8.runtime.console import console_logging
 
 
 class YOLO:
@@ -19,15 +19,32 @@ class YOLO:
 
     ``YOLO("yolov8n.yaml")`` builds a fresh model; ``YOLO("best.pt")`` loads a yolo8 or Ultralytics checkpoint.
     ``model.model`` is the torch module; its eval-mode forward returns decoded predictions first.
+
+    Predict and val run the model through a backend (a fused, eval-mode inference copy) that this object keeps
+    between calls: ``for frame in video: model(frame)`` prepares the network once. The backend is rebuilt when
+    the weights change (train, fuse, ``load_state_dict`` or any in-place edit of ``model.model``) or when a call
+    asks for another device, precision or ``augment``.
     """
 
     def __init__(self, model: str | os.PathLike | nn.Module = "yolov8n.yaml"):
-        enable_console_logging()
         self.source = model if isinstance(model, nn.Module) else str(model)
         self.model, self.train_args = load_model(model)
         self.callbacks = Callbacks()
         self.trainer = None
         self.metrics = None
+        self._backend = None
+
+    def backend(self, config: Config):
+        """The backend that runs this model for ``config`` (device, half, augment); kept while it stays current."""
+        from yolo8.predict.predictor import build_backend
+        from yolo8.runtime.device import select_device
+
+        device = select_device(config.device)
+        wanted = (device, bool(config.half) and device.type == "cuda", bool(config.augment))
+        cached = self._backend
+        if cached is None or (cached.device, cached.fp16, cached.augment) != wanted or not cached.is_current(self.model):
+            self._backend = build_backend(self.model, config)
+        return self._backend
 
     def __repr__(self) -> str:
         return f"YOLO({self.source!r}, task={self.task!r}, classes={len(self.names)})"
@@ -65,10 +82,12 @@ class YOLO:
 
         config = Config(overrides, mode="train", task=self.task)
         self.trainer = Trainer(config, model=self.model, model_source=self.source, callbacks=self.callbacks)
-        best = self.trainer.train()
+        with console_logging():
+            best = self.trainer.train()
         if self.trainer.dist.is_main:  # in a torchrun job only rank 0 wrote best.pt
             self.model, self.train_args = load_model(best)
             self.source = str(best)
+            self._backend = None
         self.metrics = self.trainer.final_metrics
         return self.metrics
 
@@ -84,7 +103,8 @@ class YOLO:
         from yolo8.val.validator import validate_model
 
         config = Config(overrides, mode="val", task=self.task).with_defaults(self.checkpoint_defaults)
-        self.metrics = validate_model(self.model, config, callbacks=self.callbacks)
+        with console_logging():
+            self.metrics = validate_model(self.model, config, callbacks=self.callbacks, backend=self.backend(config))
         return self.metrics
 
     def predict(self, source: Any = None, stream: bool = False, **overrides: Any):
@@ -95,9 +115,16 @@ class YOLO:
         defaults = {**PYTHON_PREDICT_DEFAULTS, **self.checkpoint_defaults}
         defaults.pop("data", None)
         config = Config(overrides, mode="predict", task=self.task, stream=stream).with_defaults(defaults)
-        return Predictor(self.model, config)(source)
+        results = Predictor(self.backend(config), config).stream(source)
+        return _logged(results) if stream else list(_logged(results))
 
     __call__ = predict
+
+
+def _logged(results):
+    """``results`` (a generator) consumed with the console logging of a library call around each step."""
+    with console_logging():
+        yield from results
 
 
 def run_mode(config: Config) -> None:

@@ -6,7 +6,8 @@ import pickle
 import sys
 from typing import Sequence
 
-from yolo8.config import MODES, TASKS, Config, ConfigError, format_help
+from yolo8.config import MODES, Config, ConfigError, format_help
+from yolo8.tasks import TASKS, task_spec
 
 USAGE = """\
 Usage: yolo8 [TASK] MODE [key=value ...]
@@ -153,12 +154,15 @@ def run(argv: Sequence[str]) -> int:
         return 2
     try:
         config = Config(raw_overrides, mode=mode, **({"task": task} if task else {}))
-    except ConfigError as error:
+        task_spec(config.task)
+    except (ConfigError, ValueError) as error:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 2
 
     from yolo8.api import run_mode
+    from yolo8.runtime.console import enable_console_logging
 
+    enable_console_logging()  # the command line owns its process: its console prints yolo8's messages
     try:
         run_mode(config)
     except USER_ERRORS as error:

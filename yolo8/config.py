@@ -147,12 +147,11 @@ class Option:
 T, V, P, E = "train", "val", "predict", "export"
 TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E)
 
-TASKS = ("detect", "segment", "classify")
 MODES = ("train", "val", "predict", "export")
 
 OPTIONS: tuple[Option, ...] = (
     # general
-    Option("task", "detect", _choice(*TASKS), ALL, "detect, segment or classify"),
+    Option("task", "detect", _parse_str, ALL, "detect, segment or classify (checked against yolo8.tasks.TASKS)"),
     Option("mode", "train", _choice(*MODES), ALL, "train, val, predict or export"),
     Option("model", None, _nullable(_parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
     Option("data", None, _nullable(_parse_str), TV, "dataset YAML; empty means the built-in dataset"),
@@ -188,7 +187,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("val", True, _parse_bool, (T,), "validate during training"),
     Option("split", "val", _choice("train", "val", "test"), (V,), "dataset split to validate"),
     Option("save_json", False, _parse_bool, (V,), "write predictions.json in COCO results format"),
-    Option("conf", None, _nullable(_parse_float), (V, P), "confidence threshold (default 0.25 predict, 0.001 val)"),
+    Option("conf", None, _nullable(_parse_float), (V, P),
+           "confidence threshold (empty: the mode's, 0.25 predict, 0.001 val and train's validation)"),
     Option("iou", 0.7, _parse_float, (V, P), "NMS IoU threshold"),
     Option("max_det", 300, _parse_int, (V, P), "maximum detections per image"),
     Option("augment", False, _parse_bool, (V, P),
@@ -248,6 +248,10 @@ DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
 BUILTIN_DATASET_DEFAULTS: dict[str, Any] = {"epochs": 15, "imgsz": 320, "nbs": 16, "warmup_epochs": 1,
                                             "close_mosaic": 3, "optimizer": "AdamW", "lr0": 0.002}
 
+# Settings whose default depends on the mode; they apply where the key is unset (or set to None).
+# conf: val keeps low scores, because AP needs the whole precision-recall curve; predict shows confident boxes.
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {"train": {"conf": 0.001}, "val": {"conf": 0.001}, "predict": {"conf": 0.25}}
+
 # YOLOv8's Python API does not write prediction images unless asked; its command line does.
 PYTHON_PREDICT_DEFAULTS: dict[str, Any] = {"save": False}
 
@@ -286,6 +290,9 @@ class Config(Mapping[str, Any]):
         given = {**(overrides or {}), **more}
         self._overrides = {name: parse_value(name, value) for name, value in given.items()}
         self._values = {**DEFAULTS, **self._overrides}
+        for name, value in MODE_DEFAULTS.get(self._values["mode"], {}).items():
+            if self._values[name] is None:
+                self._values[name] = value
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -11,11 +11,11 @@ from yolo8.checkpoints.ultralytics_checkpoint import (
     ForeignCheckpoint,
     read_ultralytics_checkpoint,
 )
-from yolo8.nn.model import YOLOModel, build_model
+from yolo8.nn.model import TASK_OF_HEAD, YOLOModel, build_model
 
 __all__ = ["load_ultralytics_model", "model_from_foreign_checkpoint"]
 
-SUPPORTED_TASKS = ("detect", "segment", "classify")
+SUPPORTED_TASKS = tuple(TASK_OF_HEAD.values())  # the tasks yolo8 has a head for
 
 
 def load_ultralytics_model(path: str | os.PathLike, model_yaml: dict | str | None = None) -> YOLOModel:

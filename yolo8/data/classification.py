@@ -179,6 +179,16 @@ class ClassificationBatch:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    @property
+    def letterbox(self) -> list[None]:
+        """Per image, how it maps back to its original: nothing, a centre crop has no inverse (as in predict)."""
+        return [None] * len(self)
+
+    @property
+    def original_shapes(self) -> list[tuple[int, int]]:
+        """Per image, the (height, width) it is scored at: the network input's."""
+        return [tuple(self.images.shape[2:])] * len(self)
+
 
 class ClassificationDataset(Dataset):
     """Images of a :class:`ClassificationSplit` as (image (3, S, S) uint8 RGB, label, path), or None when unreadable.

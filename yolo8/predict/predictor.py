@@ -1,9 +1,11 @@
 """Prediction: source → network input → model → Results, for detection, segmentation and classification.
 
-Detection and segmentation letterbox each frame, run NMS and map boxes (and masks) back to the
-original image; classification resizes and centre-crops each frame to ``imgsz`` and returns class
-probabilities (see :mod:`yolo8.predict.steps`). Classification checkpoints are usually trained
-at 224: pass ``imgsz=224``, the shared default 640 is the detection one.
+The network runs behind a backend (:mod:`yolo8.runtime.backend`); how a frame becomes its input and how
+the decoded output becomes ``boxes`` / ``masks`` / ``probs`` is the task's (:data:`yolo8.tasks.TASKS`):
+detection and segmentation letterbox each frame, run NMS and map boxes (and masks) back to the original
+image; classification resizes and centre-crops each frame to ``imgsz`` and returns class probabilities.
+Classification checkpoints are usually trained at 224: pass ``imgsz=224``, the shared default 640 is the
+detection one.
 
 ``predict(model, source, config)`` (or ``Predictor(model, config)(source)``) returns a list of
 :class:`~yolo8.results.Results`, or a generator of them when ``stream`` is set, so videos of any
@@ -24,16 +26,13 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
-from yolo8.predict.steps import TASKS, NmsSettings, output_fields, prepare_image
 from yolo8.predict.writer import ResultWriter, chunks, describe
 from yolo8.results import Results
-from yolo8.runtime.augmented_inference import AugmentedInference
-from yolo8.runtime.backend import inference_copy
+from yolo8.runtime.backend import Backend, TorchBackend
 from yolo8.runtime.device import select_device
-from yolo8.runtime.run_dir import default_project, increment_run_dir
-
-PREDICT_CONF = 0.25  # the predict default of the shared ``conf`` setting (val uses 0.001)
-SUPPORTED_TASKS = TASKS
+from yolo8.runtime.run_dir import increment_run_dir
+from yolo8.tasks import PostprocessSettings, task_of
+from yolo8.tasks.common import input_size, network_size
 
 
 def predict(model: nn.Module, source=None, config: Config | None = None, batch_size: int = 1):
@@ -41,10 +40,10 @@ def predict(model: nn.Module, source=None, config: Config | None = None, batch_s
     return Predictor(model, config, batch_size)(source)
 
 
-def input_size(imgsz, stride: int) -> tuple[int, int]:
-    """The ``imgsz`` setting (int or [height, width]) -> (height, width), each rounded up to a multiple of stride."""
-    height, width = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
-    return (-(-int(height) // stride) * stride, -(-int(width) // stride) * stride)
+def build_backend(model: nn.Module, config: Config) -> TorchBackend:
+    """The backend ``config`` asks for: its device, half precision (CUDA only) and test-time augmentation."""
+    device = select_device(config.device)
+    return TorchBackend(model, device, half=bool(config.half) and device.type == "cuda", augment=bool(config.augment))
 
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -58,38 +57,28 @@ class Predictor:
     """Runs a detection, segmentation or classification model over prediction sources.
 
     Args:
-        model: has ``task`` (default 'detect'), ``names`` (id -> name) and ``stride`` (Tensor of head
-            strides). Eval forward on (B, 3, H, W) RGB [0, 1] returns, by task: detect ``(decoded
-            (B, 4 + nc, A), raw)`` with boxes xywh in input pixels; segment ``((decoded (B, 4 + nc + nm, A),
-            prototypes (B, nm, H/4, W/4)), raw)``; classify ``(probs (B, nc), logits)``.
-        config: settings (see :mod:`yolo8.config`); ``conf`` None means 0.25.
+        model: a model (has ``task``, ``names``, ``stride``; see :class:`yolo8.runtime.backend.TorchBackend`) or a
+            backend that runs one; a model gets a backend built for ``config`` (device, half, augment).
+        config: settings (see :mod:`yolo8.config`).
         batch_size: frames per forward pass; frames of one batch that letterbox to different shapes
             run separately.
     """
 
-    def __init__(self, model: nn.Module, config: Config | None = None, batch_size: int = 1):
+    def __init__(self, model: nn.Module | Backend, config: Config | None = None, batch_size: int = 1):
         self.config = config or Config(mode="predict")
-        self.task = getattr(model, "task", "detect")
-        if self.task not in SUPPORTED_TASKS:
-            raise ValueError(
-                f"prediction of task '{self.task}' is not available yet; supported: {', '.join(SUPPORTED_TASKS)}."
-            )
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} is invalid: use 1 or more frames per forward pass.")
         self.batch_size = batch_size
-        self.device = select_device(self.config.device)
-        self.half = bool(self.config.half) and self.device.type == "cuda"
-        self.model = inference_copy(model, self.device, self.half)
-        if self.config.augment:
-            self.model = AugmentedInference(self.model)
-        self.names = dict(getattr(model, "names", {}))
-        self.stride = int(torch.as_tensor(model.stride).max())
+        self.backend = build_backend(model, self.config) if isinstance(model, nn.Module) else model
+        self.task = task_of(self.backend)
+        self.device = self.backend.device
+        self.names = dict(self.backend.names)
+        self.stride = self.backend.stride
         self.imgsz = input_size(self.config.imgsz, self.stride)
-        # classification treats a single size (short side + centre crop) and a pair (plain resize) differently
-        self.network_size = self.imgsz[0] if isinstance(self.config.imgsz, int) else self.imgsz
-        self.conf = PREDICT_CONF if self.config.conf is None else self.config.conf
-        self.nms = NmsSettings(self.conf, self.config.iou, self.config.classes, self.config.agnostic_nms,
-                               self.config.max_det)
+        self.network_size = network_size(self.config.imgsz, self.stride)
+        config = self.config
+        self.settings = PostprocessSettings(config.conf, config.iou, config.classes, config.agnostic_nms,
+                                            config.max_det, drop_empty_masks=True)
         self.save_dir: Path | None = None
 
     def __call__(self, source=None, stream: bool | None = None):
@@ -136,7 +125,7 @@ class Predictor:
         Frames whose network inputs have the same shape share one forward pass; times are split evenly among them.
         """
         start = self._now()
-        prepared = [prepare_image(frame.image, self.task, self.network_size, self.stride) for frame in frames]
+        prepared = [self.task.prepare_image(frame.image, self.network_size, self.stride) for frame in frames]
         groups: dict[tuple[int, int], list[int]] = {}
         for index, (image, _) in enumerate(prepared):
             groups.setdefault(image.shape[:2], []).append(index)
@@ -145,16 +134,14 @@ class Predictor:
         for input_shape, indices in groups.items():
             start = self._now()
             images = torch.stack([image_to_tensor(prepared[i][0]) for i in indices]).to(self.device)
-            images = images.half() if self.half else images
+            images = images.half() if self.backend.fp16 else images
             preprocess = prepare_time + (self._now() - start) / len(indices)
             start = self._now()
-            output = self.model(images)
+            decoded = self.backend(images)
             inference = (self._now() - start) / len(indices)
             start = self._now()
-            fields = output_fields(
-                self.task, output, input_shape, [prepared[i][1] for i in indices],
-                [frames[i].image.shape[:2] for i in indices], self.nms,
-            )
+            fields = list(self.task.postprocess(decoded, input_shape, [prepared[i][1] for i in indices],
+                                                [frames[i].image.shape[:2] for i in indices], self.settings))
             postprocess = (self._now() - start) / len(indices)
             speed = {"preprocess": preprocess * 1e3, "inference": inference * 1e3, "postprocess": postprocess * 1e3}
             for index, found in zip(indices, fields):
@@ -171,7 +158,7 @@ class Predictor:
         return bool(self.config.save or self.config.save_txt or self.config.save_crop)
 
     def _run_dir(self) -> Path:
-        project = self.config.project or default_project(self.task)
+        project = self.config.project or self.task.run_dir
         return increment_run_dir(project, self.config.name or "predict", self.config.exist_ok)
 
     def _log(self, message: str) -> None:

@@ -10,9 +10,10 @@ that much more, plus a larger NMS.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 VIEWS = ((1.0, False), (0.83, True), (0.67, False))  # (scale, flipped left-right)
 PAD_VALUE = 114 / 255  # the letterbox grey, so a view's padding looks like the input's own
@@ -42,32 +43,13 @@ def boxes_to_input(decoded: torch.Tensor, gains: tuple[float, float], flip: bool
     return torch.cat((boxes, decoded[:, 4:]), dim=1)
 
 
-def require_detection(model: nn.Module) -> None:
-    """Refuse ``augment=True`` for a model that is not a detector, naming what it is."""
-    task = getattr(model, "task", "detect")
-    if task != "detect":
-        raise ValueError(f"augment=True (test-time augmentation) works with detection models; this is a "
-                         f"'{task}' model. Remove augment=True.")
-
-
-class AugmentedInference(nn.Module):
-    """Wraps an eval-mode detection model; forward returns ``(decoded (B, 4 + nc, A1 + A2 + A3), None)``:
-    the predictions of every view in input pixels, ready for NMS. There are no raw outputs to return
-    (they would belong to three different input sizes), so no loss can be computed from it."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        require_detection(model)
-        self.model = model
-        self.task = "detect"
-        self.stride_max = int(torch.as_tensor(model.stride).max())
-        self.train(model.training)  # a wrapper made in train mode would put the model back in train mode later
-
-    def forward(self, images: torch.Tensor):
-        width = images.shape[-1]
-        views = []
-        for scale, flip in VIEWS:
-            view, gains = scaled_view(images, scale, flip, self.stride_max)
-            decoded = self.model(view)[0]
-            views.append(boxes_to_input(decoded, gains, flip, width))
-        return torch.cat(views, dim=2), None
+def augmented_decode(decode: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, stride: int) -> torch.Tensor:
+    """Run ``decode`` ((B, 3, h, w) -> (B, 4 + nc, A) detections in view pixels) on every view of ``images``
+    ((B, 3, H, W)); returns (B, 4 + nc, A1 + A2 + A3): the predictions of every view in input pixels, ready for
+    NMS. ``stride``: the model's largest stride, to which each view is padded."""
+    width = images.shape[-1]
+    views = []
+    for scale, flip in VIEWS:
+        view, gains = scaled_view(images, scale, flip, stride)
+        views.append(boxes_to_input(decode(view), gains, flip, width))
+    return torch.cat(views, dim=2)

@@ -1,9 +1,16 @@
-"""Console output: yolo8 reports through the "yolo8" logger; this attaches a plain stdout handler to it."""
+"""Console output: yolo8 reports through the "yolo8" logger; these attach a plain stdout handler to it.
+
+A library call uses :func:`console_logging`, which prints for the length of the call only, and only when the
+application has not set up logging itself; the command line, which owns its process, uses
+:func:`enable_console_logging`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class _CurrentStdoutHandler(logging.StreamHandler):
@@ -34,3 +41,25 @@ def enable_console_logging(verbose: bool = True) -> logging.Logger:
         logger.propagate = False
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
     return logger
+
+
+@contextmanager
+def console_logging() -> Iterator[logging.Logger]:
+    """Print the "yolo8" logger's INFO messages on stdout for the length of the block, then leave the logger as
+    it was. An application that set up logging (a handler on "yolo8" or on an ancestor, such as the root logger's
+    from ``logging.basicConfig``) keeps its own handlers: yolo8 only opens the level to INFO for the block."""
+    logger = logging.getLogger("yolo8")
+    level = logger.level
+    handler = None
+    if not logger.hasHandlers():
+        handler = _CurrentStdoutHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield logger
+    finally:
+        logger.setLevel(level)
+        if handler is not None:
+            logger.removeHandler(handler)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -49,15 +51,28 @@ def select_device(device: str | int | None) -> torch.device:
     return torch.device(f"cuda:{index}")
 
 
-def use_all_cores() -> int:
-    """Give torch every available core (its default can be lower inside containers); returns the count."""
+@contextmanager
+def all_cores() -> Iterator[int]:
+    """Run the block with torch using every available core (its default can be lower inside containers), then
+    give the caller back its own thread count. Yields the count used."""
+    previous = torch.get_num_threads()
     cores = available_cpus()
     torch.set_num_threads(cores)
-    return cores
+    try:
+        yield cores
+    finally:
+        torch.set_num_threads(previous)
 
 
-def seed_everything(seed: int, deterministic: bool) -> None:
-    """Seed Python, NumPy and torch; with ``deterministic``, ask torch for deterministic kernels."""
+@contextmanager
+def seeded(seed: int, deterministic: bool) -> Iterator[None]:
+    """Run the block with Python, NumPy and torch seeded and, with ``deterministic``, torch's deterministic
+    kernels; afterwards the caller's random states and determinism flags are what they were."""
+    saved_random, saved_numpy, saved_torch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    saved_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    saved_flags = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+                   torch.utils.deterministic.fill_uninitialized_memory, torch.backends.cudnn.deterministic)
+    saved_cublas = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -68,3 +83,19 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.deterministic = True
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    try:
+        yield
+    finally:
+        enabled, warn_only, fill, cudnn_deterministic = saved_flags
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.backends.cudnn.deterministic = cudnn_deterministic
+        if saved_cublas is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = saved_cublas
+        random.setstate(saved_random)
+        np.random.set_state(saved_numpy)
+        torch.set_rng_state(saved_torch)
+        if saved_cuda is not None:
+            torch.cuda.set_rng_state_all(saved_cuda)

@@ -20,12 +20,13 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     from yolo8.checkpoints.load import load_model
     from yolo8.checkpoints.native import model_from_checkpoint
     from yolo8.nn.model import build_model
+    from yolo8.tasks import task_of
 
     if resume_checkpoint is not None:
         model = model_from_checkpoint(resume_checkpoint)
     elif model is None:
         model, _ = load_model(source)
-    if model.task != "detect":
+    if task_of(model).build_loss is None:
         raise ValueError(f"training a '{model.task}' model is not available yet in yolo8; use a detection model YAML "
                          "such as yolov8n.yaml.")
     if model.num_classes != data.num_classes:

@@ -8,22 +8,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-LOSS_NAMES = ("box_loss", "cls_loss", "dfl_loss")
-COLUMNS = (
-    "epoch", "time", "train/box_loss", "train/cls_loss", "train/dfl_loss",
-    "metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)",
-    "val/box_loss", "val/cls_loss", "val/dfl_loss", "lr/pg0", "lr/pg1", "lr/pg2",
-)
+LEARNING_RATES = ("lr/pg0", "lr/pg1", "lr/pg2")
 
 
-def progress_header() -> str:
-    return ("\n" + "%11s" * 7) % ("Epoch", "GPU_mem", *LOSS_NAMES, "Instances", "Size")
+def results_columns(loss_names: tuple[str, ...], metric_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The results.csv header YOLOv8 writes: epoch, time, train losses, metrics, val losses, learning rates."""
+    return ("epoch", "time", *(f"train/{name}" for name in loss_names), *metric_keys,
+            *(f"val/{name}" for name in loss_names), *LEARNING_RATES)
+
+
+def progress_header(loss_names: tuple[str, ...]) -> str:
+    return ("\n" + "%11s" * (4 + len(loss_names))) % ("Epoch", "GPU_mem", *loss_names, "Instances", "Size")
 
 
 def progress_line(epoch: int, epochs: int, losses: np.ndarray, batch, device: torch.device) -> str:
     """One row under :func:`progress_header`: epoch, GPU memory, mean losses, instances and image size."""
     memory = torch.cuda.memory_reserved(device) / 1e9 if device.type == "cuda" else 0.0
-    return ("%11s" * 2 + "%11.4g" * 3 + "%11s" * 2) % (
+    return ("%11s" * 2 + "%11.4g" * len(losses) + "%11s" * 2) % (
         f"{epoch + 1}/{epochs}", f"{memory:.3g}G", *losses, len(batch.targets), batch.images.shape[-1])
 
 
@@ -31,27 +32,31 @@ class ResultsLog:
     """Appends one row per epoch to ``results.csv`` (the header is written with the first row).
 
     ``time`` is the seconds of training so far, validation included (over all sessions of a resumed run).
+    ``loss_names`` and ``metric_keys`` are the task's (:class:`yolo8.tasks.TaskSpec`).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, loss_names: tuple[str, ...], metric_keys: tuple[str, ...]):
         self.path = Path(path)
+        self.loss_names, self.metric_keys = tuple(loss_names), tuple(metric_keys)
+        self.columns = results_columns(self.loss_names, self.metric_keys)
         if self.path.exists():  # a resumed run: make its rows line up with today's header once, up front
             self._upgrade_columns()
 
     def append(self, epoch: int, seconds: float, train_losses: np.ndarray, validation,
                learning_rates: list[float]) -> None:
+        nan_losses = [float("nan")] * len(self.loss_names)
         if validation is not None:
-            box = validation.box
-            metric_values = [box.precision, box.recall, box.map50, box.map]
-            val_losses = list(validation.loss) if validation.loss is not None else [float("nan")] * 3
+            metrics = validation.results_dict
+            metric_values = [metrics[key] for key in self.metric_keys]
+            val_losses = list(np.atleast_1d(validation.loss)) if validation.loss is not None else nan_losses
         else:
-            metric_values, val_losses = [float("nan")] * 4, [float("nan")] * 3
+            metric_values, val_losses = [float("nan")] * len(self.metric_keys), nan_losses
         row = [epoch + 1, seconds, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
         new_file = not self.path.exists() or epoch == 0
         with open(self.path, "w" if new_file else "a", newline="") as file:
             writer = csv.writer(file)
             if new_file:
-                writer.writerow(COLUMNS)
+                writer.writerow(self.columns)
             writer.writerow([row[0]] + [f"{float(value):.6g}" for value in row[1:]])
 
     def _upgrade_columns(self) -> None:
@@ -60,9 +65,9 @@ class ResultsLog:
         with open(self.path, newline="") as file:
             reader = csv.DictReader(file)
             rows = list(reader)
-        if tuple(name.strip() for name in reader.fieldnames or ()) == COLUMNS:
+        if tuple(name.strip() for name in reader.fieldnames or ()) == self.columns:
             return
         with open(self.path, "w", newline="") as file:
-            writer = csv.DictWriter(file, COLUMNS, restval="", extrasaction="ignore")
+            writer = csv.DictWriter(file, self.columns, restval="", extrasaction="ignore")
             writer.writeheader()
             writer.writerows({key.strip(): value for key, value in row.items()} for row in rows)

@@ -14,7 +14,7 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
-def attach_tensorboard(callbacks: Callbacks) -> bool:
+def attach_tensorboard(callbacks: Callbacks, loss_names: tuple[str, ...]) -> bool:
     """Log losses, metrics and learning rates of every epoch to ``<run dir>`` for TensorBoard.
 
     Does nothing (returns False) when tensorboard is not installed; yolo8 does not depend on it.
@@ -33,7 +33,7 @@ def attach_tensorboard(callbacks: Callbacks) -> bool:
         writer = writers.get("run")
         if writer is None:
             return
-        for name, value in zip(("box_loss", "cls_loss", "dfl_loss"), trainer.loss_items):
+        for name, value in zip(loss_names, trainer.loss_items):
             writer.add_scalar(f"train/{name}", float(value), trainer.epoch + 1)
         if trainer.metrics is not None:
             for name, value in trainer.metrics.results_dict.items():

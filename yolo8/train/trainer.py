@@ -12,7 +12,9 @@ from torch import nn
 
 from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
 from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
+from yolo8.runtime.backend import TorchBackend
 from yolo8.runtime.callbacks import Callbacks
+from yolo8.tasks import task_of, task_spec
 from yolo8.train.ema import ModelEMA, unwrap
 from yolo8.train.multi_scale import random_training_size, resize_batch
 from yolo8.train.optim import (
@@ -32,11 +34,17 @@ GRADIENT_CLIP_NORM = 10.0
 PLOTTED_TRAIN_BATCHES = 3
 
 
-class Trainer:
-    """Trains a detection model as YOLOv8 does. ``train()`` returns the path of best.pt.
+class TrainingInterrupted(Exception):
+    """Ctrl-C stopped a training run; the message says where its last checkpoint is and how to resume."""
 
-    Attributes users' callbacks read: ``config``, ``epoch``, ``epochs``, ``model``, ``ema``, ``save_dir``,
-    ``loss_items`` (mean box/cls/dfl of the epoch so far), ``metrics`` (last validation), ``best_fitness``.
+
+class Trainer:
+    """Trains a model as YOLOv8 does; the task table gives its loss, validation and results columns.
+    ``train()`` returns the path of best.pt.
+
+    Attributes users' callbacks read: ``config``, ``epoch``, ``epochs``, ``model``, ``ema``, ``save_dir``, ``task``,
+    ``loss_items`` (mean of each of ``task.loss_names`` over the epoch so far), ``metrics`` (last validation),
+    ``best_fitness``.
     With ``time`` set, ``epochs`` is re-planned before every epoch after the first to what fits the time left.
     """
 
@@ -50,7 +58,7 @@ class Trainer:
         self.callbacks = (callbacks or Callbacks()).copy()
         self.resume_checkpoint = None
         if config.resume:
-            path = find_resume_checkpoint(config.resume, Path(config.project or "runs/detect"))
+            path = find_resume_checkpoint(config.resume, Path(config.project or task_spec(config.task).run_dir))
             self.resume_checkpoint = load_resume_checkpoint(path)
             self.config = Config({**self.resume_checkpoint["train_args"], "resume": str(path)})
             self.save_dir = path.parent.parent
@@ -58,36 +66,31 @@ class Trainer:
         self.final_metrics = None
         self.best_fitness = None
         self.epoch = 0
-        self.loss_items = np.zeros(3)
+        self.task = None  # the model's TaskSpec, once the model is set up
+        self.loss_items = np.zeros(0)
         self.train_seconds = 0.0  # spent in the epoch loop, over all sessions of a resumed run
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         from yolo8.data.build import evaluation_loader, resolve_data, training_loader
-        from yolo8.losses.detection import DetectionLoss
-        from yolo8.runtime.device import seed_everything, select_device, use_all_cores
-        from yolo8.runtime.distributed import DistributedContext
-        from yolo8.runtime.run_dir import default_project, increment_run_dir
+        from yolo8.runtime.device import select_device
+        from yolo8.runtime.run_dir import increment_run_dir
         from yolo8.train.model_setup import prepare_model
-        from yolo8.val.validator import DetectionValidator
+        from yolo8.val.validator import Validator
 
         config = self.config
-        self.dist = DistributedContext.from_environment()
-        use_all_cores()
         self.device = select_device(config.device) if not self.dist.enabled else self.dist.device
-        seed_everything(config.seed + self.dist.rank_or_zero, config.deterministic)
-        if not self.dist.is_main:
-            LOGGER.setLevel(logging.WARNING)  # one process reports; the others would repeat every line
-        if self.resume_checkpoint is None:
-            save_dir = None
-            if self.dist.is_main:
-                save_dir = increment_run_dir(config.project or default_project("detect"), config.name or "train",
-                                             config.exist_ok, mkdir=True)
-            self.save_dir = self.dist.share_from_main(save_dir)
-        self.weights_dir = self.save_dir / "weights"
         self.data = resolve_data(config.data)
         self.config = config = config.merge(data=str(self.data.yaml_file))
         self.model = prepare_model(self.model, self.model_source, self.data, config, self.resume_checkpoint)
+        self.task = task = task_of(self.model)
+        if self.resume_checkpoint is None:
+            save_dir = None
+            if self.dist.is_main:
+                save_dir = increment_run_dir(config.project or task.run_dir, config.name or "train",
+                                             config.exist_ok, mkdir=True)
+            self.save_dir = self.dist.share_from_main(save_dir)
+        self.weights_dir = self.save_dir / "weights"
         # channels-last weights: oneDNN's convolutions train ~20% faster on CPU (yolov8n, 320 px, batch 16)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.epochs = config.epochs
@@ -97,18 +100,17 @@ class Trainer:
         self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
                                             config.workers, self.dist.rank)
         head = unwrap(self.model).head
-        self.loss = DetectionLoss(head.num_classes, strides=unwrap(self.model).stride.tolist(), reg_max=head.reg_max,
-                                  box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
+        self.loss = task.build_loss(unwrap(self.model), config)
         self.validator = None
         if self.dist.is_main:
             from yolo8.train.tensorboard import attach_tensorboard
 
-            attach_tensorboard(self.callbacks)
+            attach_tensorboard(self.callbacks, task.loss_names)
             self.weights_dir.mkdir(parents=True, exist_ok=True)
             val_loader = evaluation_loader(self.data, config, "val", self.image_size, self.batch_size * 2, stride,
                                            config.workers)
-            self.validator = DetectionValidator(val_loader, self.data.names, config, self.device, self.save_dir,
-                                                loss=self.loss, callbacks=self.callbacks)
+            self.validator = Validator(task, val_loader, self.data.names, config, self.device, self.save_dir,
+                                       loss=self.loss, callbacks=self.callbacks)
         self.accumulate = max(round(config.nbs / config.batch), 1)
         weight_decay = config.weight_decay * config.batch * self.accumulate / config.nbs
         iterations = math.ceil(len(self.train_loader.dataset) / max(config.batch, config.nbs)) * self.epochs
@@ -127,7 +129,8 @@ class Trainer:
         if self.resume_checkpoint is not None:
             self._restore(self.resume_checkpoint)
         self.model = self.dist.wrap(self.model)
-        self.results_log = ResultsLog(self.save_dir / "results.csv") if self.dist.is_main else None
+        self.results_log = ResultsLog(self.save_dir / "results.csv", task.loss_names, task.metric_keys) \
+            if self.dist.is_main else None
         weights, norm_weights, biases = (len(group["params"]) for group in self.optimizer.param_groups)
         LOGGER.info("optimizer: %s(lr=%g, momentum=%g) with parameter groups: %d weights (decay %g), %d norm weights, "
                     "%d biases", self.optimizer_choice.name, self.optimizer_choice.lr0, self.optimizer_choice.momentum,
@@ -151,6 +154,31 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def train(self) -> Path:
+        """Run the training; the caller's thread count, random states, determinism flags and log level are
+        what they were afterwards. Ctrl-C stops it with a one-line note on how to resume."""
+        from yolo8.runtime.device import all_cores, seeded
+        from yolo8.runtime.distributed import DistributedContext
+
+        self.dist = DistributedContext.from_environment()
+        level = LOGGER.level
+        if not self.dist.is_main:
+            LOGGER.setLevel(logging.WARNING)  # one process reports; the others would repeat every line
+        try:
+            with all_cores(), seeded(self.config.seed + self.dist.rank_or_zero, self.config.deterministic):
+                return self._train()
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(self._interrupted_message()) from None
+        finally:
+            LOGGER.setLevel(level)
+
+    def _interrupted_message(self) -> str:
+        last = getattr(self, "weights_dir", None)
+        if last is None or not (last / "last.pt").is_file():
+            return "training interrupted before the first epoch ended; nothing was saved."
+        return (f"training interrupted in epoch {self.epoch + 1}; {last / 'last.pt'} holds the last completed epoch. "
+                f"Resume with: yolo8 train resume={last / 'last.pt'}")
+
+    def _train(self) -> Path:
         self.callbacks.run("on_pretrain_routine_start", self)
         self._setup()
         config, loader = self.config, self.train_loader
@@ -181,7 +209,7 @@ class Trainer:
             if self.dist.enabled:
                 loader.sampler.set_epoch(epoch)
             self.model.train()
-            self.loss_items = np.zeros(3)
+            self.loss_items = np.zeros(len(self.task.loss_names))
             progress = self._progress(loader, batches)
             for i, batch in progress:
                 iteration = i + batches * epoch
@@ -212,7 +240,7 @@ class Trainer:
             if self.dist.is_main:
                 final_epoch = epoch + 1 >= self.epochs
                 if config.val or final_epoch:
-                    self.metrics = self.validator(self.ema.ema)
+                    self.metrics = self.validator(TorchBackend(self.ema.ema, self.device, prepare=False))
                 fitness = self.metrics.fitness if self.metrics is not None else -float(self.loss_items.sum())
                 improved = self.best_fitness is None or fitness >= self.best_fitness
                 if improved:
@@ -254,7 +282,7 @@ class Trainer:
             return enumerate(loader)
         from tqdm import tqdm
 
-        LOGGER.info(progress_header())
+        LOGGER.info(progress_header(self.task.loss_names))
         return tqdm(enumerate(loader), total=batches, bar_format="{l_bar}{bar:10}{r_bar}", leave=True)
 
     def _optimizer_step(self) -> None:
@@ -298,11 +326,10 @@ class Trainer:
         if self.dist.is_main:
             from yolo8.checkpoints.load import load_model
             from yolo8.metrics.plots import plot_results
-            from yolo8.runtime.backend import inference_copy
 
             LOGGER.info("\n%d epochs completed. Validating %s...", self.epoch - self.start_epoch + 1, best)
             best_model, _ = load_model(best)
-            self.final_metrics = self.validator(inference_copy(best_model, self.device), verbose=True)
+            self.final_metrics = self.validator(TorchBackend(best_model, self.device), verbose=True)
             if self.config.plots:
                 plot_results(self.save_dir / "results.csv")
             LOGGER.info("Results saved to %s", self.save_dir)

@@ -1,0 +1,63 @@
+"""What the task modules share: postprocess settings, the evaluation data of a val run, the speed report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+PLOTTED_BATCHES = 3  # val_batch{0,1,2}_labels.jpg / _pred.jpg
+
+
+@dataclass(frozen=True)
+class PostprocessSettings:
+    """How decoded outputs become final predictions (see :func:`yolo8.ops.nms.non_max_suppression`).
+
+    ``multi_label``: a box may carry several classes (val: AP needs every candidate); ``drop_empty_masks``:
+    a segmentation detection whose mask is empty at input resolution is dropped (predict, as YOLOv8 does).
+    """
+
+    conf: float
+    iou: float = 0.7
+    classes: list[int] | None = None
+    agnostic: bool = False
+    max_det: int = 300
+    multi_label: bool = False
+    drop_empty_masks: bool = False
+
+
+@dataclass
+class EvaluationData:
+    """What a stand-alone val run scores on: the loader, class names, the COCO category ids for save_json, and
+    the file or folder the data came from (for messages)."""
+
+    loader: Any
+    names: dict
+    category_ids: list[int] | None = None
+    source: Any = None
+
+
+def speed_per_image(seconds: np.ndarray, images: int) -> dict:
+    """Seconds spent (preprocess, inference, postprocess) over ``images`` -> milliseconds per image by stage."""
+    per_image = np.asarray(seconds, np.float64) * 1000 / max(images, 1)
+    return dict(zip(("preprocess", "inference", "postprocess"), per_image.tolist()))
+
+
+def image_size_setting(imgsz) -> int:
+    """The ``imgsz`` setting (int or [height, width]) as the one size datasets letterbox to: the long side."""
+    return imgsz if isinstance(imgsz, int) else max(imgsz)
+
+
+def input_size(imgsz, stride: int) -> tuple[int, int]:
+    """The ``imgsz`` setting (int or [height, width]) -> (height, width), each rounded up to a multiple of stride."""
+    height, width = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
+    return (-(-int(height) // stride) * stride, -(-int(width) // stride) * stride)
+
+
+def network_size(imgsz, stride: int) -> int | tuple[int, int]:
+    """What :func:`prepare_image` receives: one size (stride multiple) for an int ``imgsz``, else (height, width).
+
+    Classification treats the two differently (short side + centre crop versus a plain resize)."""
+    size = input_size(imgsz, stride)
+    return size[0] if isinstance(imgsz, int) else size

@@ -1,0 +1,187 @@
+"""Instance segmentation: detection plus a mask per detection, built from the prototypes and scored by mask IoU.
+
+Masks are compared at the original image resolution: a detection's mask is built from the prototypes
+(:func:`yolo8.ops.masks.masks_from_prototypes`, logits upsampled to the input and cropped to the box) and
+taken back through the letterbox (:func:`yolo8.ops.masks.masks_from_letterbox`); ground-truth polygons are
+rasterised at the original resolution (pixel centres inside, :func:`yolo8.metrics.segmentation.polygons_to_masks`).
+YOLOv8 itself scores masks at a quarter of the letterboxed input size, so its mask mAP differs slightly from
+this COCO-style figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
+from yolo8.metrics.summary import DetectionSummary
+from yolo8.ops.letterbox import LetterboxInfo
+from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes, masks_to_letterbox
+from yolo8.tasks import detect
+from yolo8.tasks.common import EvaluationData, PostprocessSettings
+
+PLOT_CONF = 0.25  # detections drawn on the val batch images
+MASK_CHUNK = 32  # detections whose masks are built at once: bounds the memory of the input-size logits
+
+prepare_image = detect.prepare_image
+
+
+def postprocess(decoded: tuple[torch.Tensor, torch.Tensor], input_shape: tuple[int, int],
+                letterboxes: list[LetterboxInfo], original_shapes: list[tuple[int, int]],
+                settings: PostprocessSettings) -> Iterator[dict]:
+    """Decoded ``(predictions (B, 4 + nc + nm, A), prototypes (B, nm, H/4, W/4))`` -> per image the ``Results``
+    fields ``{"boxes": (n, 6) float32 original pixels, "masks": (n, h0, w0) bool}``, in image order.
+
+    Masks are built one image at a time, so a batch never holds more than one image's original-size masks.
+    """
+    predictions, prototypes = decoded
+    found_per_image = detect.suppress(predictions, settings, num_masks=prototypes.shape[1])
+    for found, image_prototypes, info, shape in zip(found_per_image, prototypes, letterboxes, original_shapes):
+        found = found.float()
+        masks = torch.cat([masks_from_prototypes(image_prototypes, chunk[:, 6:], chunk[:, :4], input_shape)
+                           for chunk in found.split(MASK_CHUNK)]) if len(found) else \
+            torch.zeros((0, *input_shape), dtype=torch.bool, device=found.device)
+        if settings.drop_empty_masks:  # as YOLOv8 predicts: a detection whose mask is empty is dropped
+            keep = masks.flatten(1).any(dim=1)  # (n, H, W) -> (n, H*W) -> (n,)
+            found, masks = found[keep], masks[keep]
+        masks = torch.cat([masks_from_letterbox(chunk, info, shape) for chunk in masks.split(MASK_CHUNK)]) \
+            if len(masks) else torch.zeros((0, *shape), dtype=torch.bool, device=found.device)
+        yield {"boxes": detect.detections_to_original(found, info, shape), "masks": masks}
+
+
+def ground_truth_masks(batch, index: int, input_shape: tuple[int, int]) -> np.ndarray:
+    """Image ``index`` of a letterboxed batch -> its polygons rasterised at the original size, (m, h0, w0) bool."""
+    info, (original_height, original_width) = batch.letterbox[index], batch.original_shapes[index]
+    height, width = input_shape
+    labelled = bool((batch.targets[:, 0] == index).any())
+    # letterboxed pixels -> original pixels: the letterbox's exact inverse, unclipped
+    polygons = [(np.asarray(points, np.float64) * np.array([width, height]) - np.asarray(info.pad, np.float64))
+                / np.asarray(info.ratio, np.float64) for points in (batch.segments[index] if labelled else [])]
+    return polygons_to_masks(polygons, original_height, original_width)
+
+
+def evaluation_data(config, model) -> EvaluationData:
+    """As for detection, and every labelled image of the split must have polygon labels."""
+    data = detect.evaluation_data(config, model)
+    box_only = [label.image_file for label in data.loader.dataset.labels if len(label.classes) and not len(label.segments)]
+    if box_only:
+        raise ValueError(
+            f"{data.source}: the '{config.split}' split has {len(box_only)} image(s) with box-only labels (e.g. "
+            f"{box_only[0]}'s label file); segmentation validation needs polygon rows "
+            "'class x1 y1 x2 y2 x3 y3 ...'. Use a segmentation dataset or validate a detection model.")
+    return data
+
+
+@dataclass
+class SegmentationResult(detect.DetectionResult):
+    """A validation result with mask metrics: ``box`` and ``seg`` are :class:`DetectionSummary` of the same
+    detections scored by box IoU and by mask IoU (``metrics.seg.map`` as in YOLOv8)."""
+
+    seg: DetectionSummary | None = None
+
+    @property
+    def fitness(self) -> float:
+        """Box fitness + mask fitness (each 0.1 mAP50 + 0.9 mAP50-95), as YOLOv8 ranks segmenters."""
+        return self.box.fitness + self.seg.fitness
+
+    @property
+    def results_dict(self) -> dict:
+        return {
+            "metrics/precision(B)": self.box.precision, "metrics/recall(B)": self.box.recall,
+            "metrics/mAP50(B)": self.box.map50, "metrics/mAP50-95(B)": self.box.map,
+            "metrics/precision(M)": self.seg.precision, "metrics/recall(M)": self.seg.recall,
+            "metrics/mAP50(M)": self.seg.map50, "metrics/mAP50-95(M)": self.seg.map, "fitness": self.fitness,
+        }
+
+
+class SegmentationEvaluator(detect.DetectionEvaluator):
+    """Scores boxes as :class:`~yolo8.tasks.detect.DetectionEvaluator` does and masks by mask IoU. Batches must
+    carry a polygon per label (``Batch.segments``). save_json writes the box results only; crowd regions are
+    not used (they are boxes, masks cannot be matched to them)."""
+
+    def __init__(self, names: dict, save_dir: Path | None = None, save_json: bool = False,
+                 category_ids: list[int] | None = None, single_cls: bool = False):
+        super().__init__(names, save_dir, save_json, category_ids, single_cls, use_crowd=False)
+        self.mask_metrics = MaskMetrics(len(self.names), self.names)
+
+    def update(self, batch, index: int, fields: dict, input_shape: tuple[int, int]) -> None:
+        rows = int((batch.targets[:, 0] == index).sum())
+        if rows and len(batch.segments[index]) != rows:
+            raise ValueError(f"{batch.paths[index]}: {rows} labels but {len(batch.segments[index])} polygons; "
+                             "segmentation validation needs a polygon per label.")
+        super().update(batch, index, fields, input_shape)
+        gt_masks = ground_truth_masks(batch, index, input_shape)
+        gt_areas = torch.from_numpy(gt_masks.reshape(len(gt_masks), -1).sum(1).astype(np.float64))  # (m, h0*w0) -> (m,)
+        masks = fields["masks"]
+        iou, areas = mask_iou_and_areas(masks, torch.from_numpy(gt_masks).to(masks.device), gt_areas, chunk=MASK_CHUNK)
+        found = fields["boxes"].cpu().numpy()
+        _, gt_classes = detect.ground_truth(batch, index, input_shape)
+        self.mask_metrics.update(iou.cpu(), areas.cpu(), found[:, 4], found[:, 5], gt_areas, gt_classes,
+                                 image_id=batch.paths[index])
+
+    def finish(self, speed: dict, loss: np.ndarray | None, verbose: bool, plots: bool) -> SegmentationResult:
+        from yolo8.tasks.detect import LOGGER, plot_curves, warn_when_unlabelled
+
+        box_summary, mask_summary = self.metrics.compute(), self.mask_metrics.compute()
+        warn_when_unlabelled(box_summary)
+        if self.coco is not None:
+            LOGGER.info("COCO JSON (boxes): %s, %s", *self.coco.write(self.save_dir))
+        LOGGER.info(format_table(box_summary, mask_summary, verbose))
+        if self.save_dir is not None and plots:
+            plot_curves(box_summary, self.names, self.save_dir, self.confusion, prefix="Box")
+            plot_curves(mask_summary, self.names, self.save_dir, None, prefix="Mask")
+        return SegmentationResult(box_summary, speed, self.confusion.matrix, loss, self.save_dir, self.names,
+                                  seg=mask_summary)
+
+    def plot_batch(self, batch, batch_index: int, predictions: list[dict], label_images=None,
+                   prediction_images=None) -> None:
+        """As detection's, with the masks tinted in their class colour under the boxes."""
+        height, width = batch.images.shape[2:]
+        label_masks, label_classes, pred_masks, pred_classes = [], [], [], []
+        for i, fields in enumerate(predictions):
+            polygons = [points * np.array([width, height]) for points in batch.segments[i]]
+            label_masks.append(torch.from_numpy(polygons_to_masks(polygons, height, width)))
+            label_classes.append(batch.targets[batch.targets[:, 0] == i, 1].long())
+            shown = fields["boxes"][:, 4] >= PLOT_CONF
+            pred_masks.append(masks_to_letterbox(fields["masks"][shown], batch.letterbox[i], (height, width)).cpu())
+            pred_classes.append(fields["boxes"][shown, 5].long().cpu())
+        super().plot_batch(batch, batch_index, predictions,
+                           label_images=tint_masks(batch.images, label_masks, label_classes),
+                           prediction_images=tint_masks(batch.images, pred_masks, pred_classes))
+
+
+def tint_masks(images: torch.Tensor, masks: list, classes: list, opacity: float = 0.5) -> torch.Tensor:
+    """(B, 3, H, W) uint8 RGB images -> copies with each mask blended in its class colour.
+
+    ``masks``: B tensors (n, H, W) bool; ``classes``: B tensors (n,) class ids.
+    """
+    from yolo8.plotting import class_colour
+
+    out = images.cpu().float()
+    for index, (image_masks, image_classes) in enumerate(zip(masks, classes)):
+        for mask, class_id in zip(image_masks, image_classes.tolist()):
+            colour = torch.tensor(class_colour(int(class_id))[::-1], dtype=out.dtype)[:, None]  # BGR -> RGB, (3, 1)
+            out[index][:, mask] = (1 - opacity) * out[index][:, mask] + opacity * colour
+    return out.round().to(torch.uint8)
+
+
+def format_table(box: DetectionSummary, seg: DetectionSummary, per_class: bool) -> str:
+    """The YOLOv8 segmentation table: Class Images Instances Box(P R mAP50 mAP50-95) Mask(P R mAP50 mAP50-95)."""
+    header = (f"{'Class':>22}{'Images':>11}{'Instances':>11}{'Box(P':>11}{'R':>11}{'mAP50':>11}{'mAP50-95)':>11}"
+              f"{'Mask(P':>11}{'R':>11}{'mAP50':>11}{'mAP50-95)':>11}")
+    row = "{:>22}{:>11}{:>11}" + "{:>11.3g}" * 8
+    lines = [header, row.format("all", box.num_images, int(box.instances_per_class.sum()),
+                                box.precision, box.recall, box.map50, box.map,
+                                seg.precision, seg.recall, seg.map50, seg.map)]
+    if per_class:
+        for c in np.flatnonzero(box.instances_per_class):
+            lines.append(row.format(
+                box.names[int(c)], int(box.images_per_class[c]), int(box.instances_per_class[c]),
+                box.precision_per_class[c], box.recall_per_class[c], box.ap50_per_class[c], box.ap_per_class[c],
+                seg.precision_per_class[c], seg.recall_per_class[c], seg.ap50_per_class[c], seg.ap_per_class[c]))
+        lines += detect.coco_lines(box, "box ") + detect.coco_lines(seg, "mask ")
+    return "\n".join(lines)
