@@ -68,3 +68,33 @@ def test_resume_finishes_with_same_epoch_count(shapes_dataset, tiny_model_yaml, 
         decoded, _ = best.model.eval()(torch.zeros(1, 3, 64, 64))
     assert decoded.shape == (1, 4 + 2, 84)
 
+
+
+def test_ctrl_c_stops_with_one_line_that_says_how_to_resume(shapes_dataset, tiny_model_yaml, tmp_path, monkeypatch,
+                                                            capsys):
+    from yolo8.train.trainer import TrainingInterrupted
+
+    def press_ctrl_c(trainer):
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt
+
+    model = YOLO(build_model(tiny_model_yaml))
+    model.add_callback("on_train_batch_end", press_ctrl_c)
+    with pytest.raises(KeyboardInterrupt) as stopped:  # still a KeyboardInterrupt for scripts that catch one
+        model.train(data=str(shapes_dataset), epochs=3, project=str(tmp_path), name="run", **TRAIN_SETTINGS)
+    last = tmp_path / "run" / "weights" / "last.pt"
+    assert isinstance(stopped.value, TrainingInterrupted)
+    assert str(stopped.value) == (f"training interrupted in epoch 2; {last} holds the last completed epoch. "
+                                  f"Resume with: yolo8 train resume={last}")
+    assert load_checkpoint(last)["train_state"]["epoch"] == 0  # epoch 1, intact
+
+    import yolo8.api
+    from yolo8.cli import run
+
+    def interrupted_run(config):
+        raise stopped.value
+
+    monkeypatch.setattr(yolo8.api, "run_mode", interrupted_run)
+    capsys.readouterr()
+    assert run(["train", f"data={shapes_dataset}"]) == 130
+    assert capsys.readouterr().err == f"yolo8: {stopped.value}\n"

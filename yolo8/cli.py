@@ -168,6 +168,9 @@ def run(argv: Sequence[str]) -> int:
     except USER_ERRORS as error:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line (training says how to resume), not a traceback
+        print(f"yolo8: {interrupt or 'interrupted'}", file=sys.stderr)
+        return 130
     return 0
 
 

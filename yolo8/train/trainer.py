@@ -34,8 +34,10 @@ GRADIENT_CLIP_NORM = 10.0
 PLOTTED_TRAIN_BATCHES = 3
 
 
-class TrainingInterrupted(Exception):
-    """Ctrl-C stopped a training run; the message says where its last checkpoint is and how to resume."""
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a training run; the message says where its last checkpoint is and how to resume.
+
+    A KeyboardInterrupt still, so scripts that catch Ctrl-C keep working."""
 
 
 class Trainer:
@@ -69,6 +71,7 @@ class Trainer:
         self.task = None  # the model's TaskSpec, once the model is set up
         self.loss_items = np.zeros(0)
         self.train_seconds = 0.0  # spent in the epoch loop, over all sessions of a resumed run
+        self.progress_bar = None  # the epoch's tqdm bar (rank 0)
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -167,6 +170,8 @@ class Trainer:
             with all_cores(), seeded(self.config.seed + self.dist.rank_or_zero, self.config.deterministic):
                 return self._train()
         except KeyboardInterrupt:
+            if self.progress_bar is not None:
+                self.progress_bar.close()  # ends the bar's line, so the note starts on its own
             raise TrainingInterrupted(self._interrupted_message()) from None
         finally:
             LOGGER.setLevel(level)
@@ -283,7 +288,8 @@ class Trainer:
         from tqdm import tqdm
 
         LOGGER.info(progress_header(self.task.loss_names))
-        return tqdm(enumerate(loader), total=batches, bar_format="{l_bar}{bar:10}{r_bar}", leave=True)
+        self.progress_bar = tqdm(enumerate(loader), total=batches, bar_format="{l_bar}{bar:10}{r_bar}", leave=True)
+        return self.progress_bar
 
     def _optimizer_step(self) -> None:
         self.scaler.unscale_(self.optimizer)
