@@ -130,8 +130,8 @@ def test_empty_image_adds_only_background_classification():
 
 def assign(loss, raw, targets):
     """Run the loss's assigner the way the loss does (for inspecting the assignment)."""
-    from yolo8.nn.decode import anchor_major_bins, expected_distance, flatten_levels
     from yolo8.ops.anchors import dist_to_bbox, make_anchors
+    from yolo8.ops.dfl import anchor_major_bins, expected_distance, flatten_levels
 
     batch_size = raw[0].shape[0]
     detached = [level.detach() for level in raw]

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from yolo8.nn.blocks import DFL
-from yolo8.nn.decode import decode_detection, distribution_to_distance, flatten_levels
+from yolo8.nn.decode import decode_detection
 from yolo8.nn.model import build_model
+from yolo8.ops.dfl import distribution_to_distance, flatten_levels
 
 
 def _randomize_batchnorm(model, seed=0):

@@ -21,8 +21,8 @@ import torch
 
 from tests.tolerance import assert_close_to_scale, assert_decoded_close, decoded_deviations
 from yolo8.checkpoints.ultralytics_checkpoint import read_ultralytics_checkpoint
-from yolo8.nn.decode import flatten_levels
 from yolo8.nn.model import build_model
+from yolo8.ops.dfl import flatten_levels
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

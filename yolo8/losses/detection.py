@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from yolo8.losses.assigner import TaskAlignedAssigner
-from yolo8.nn.decode import anchor_major_bins, expected_distance, flatten_levels
 from yolo8.ops.anchors import bbox_to_dist, dist_to_bbox, make_anchors
 from yolo8.ops.boxes import xywh_to_xyxy
+from yolo8.ops.dfl import anchor_major_bins, expected_distance, flatten_levels
 from yolo8.ops.iou import bbox_iou
 
 
