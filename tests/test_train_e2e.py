@@ -53,7 +53,10 @@ def test_resume_finishes_with_same_epoch_count(shapes_dataset, tiny_model_yaml, 
         model.train(data=str(shapes_dataset), epochs=4, project=str(tmp_path), name="run",
                     **{**TRAIN_SETTINGS, "val": True})
     last = tmp_path / "run" / "weights" / "last.pt"
-    assert load_checkpoint(last)["train_state"]["epoch"] == stop_after - 1
+    state = load_checkpoint(last)["train_state"]
+    assert state["epoch"] == stop_after - 1
+    assert set(state["hooks"]) == {"BestFitness"}  # the early-stop count resumes where it was
+    assert 0 < state["hooks"]["BestFitness"]["patience_left"] <= TRAIN_SETTINGS.get("patience", 100)
 
     resumed = YOLO(last)
     resumed.train(resume=str(last))

@@ -5,11 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def default_project(task: str) -> Path:
-    """Parent folder of a task's runs when the ``project`` setting is empty: ``runs/<task>``."""
-    return Path("runs") / task
-
-
 def increment_run_dir(project, name: str, exist_ok: bool = False, mkdir: bool = False) -> Path:
     """The run directory ``project/name``, numbered so it does not reuse an earlier run's.
 

@@ -1,4 +1,5 @@
-"""The training loop. Setup, schedule, EMA, evaluation and checkpointing live in small helpers around it."""
+"""The training loop: a short loop over epochs and batches; warm-up, close-mosaic, the time budget, evaluation,
+best fitness and early stop, results.csv and checkpoints are hooks around it (:mod:`yolo8.train.hooks`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
 from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
 from yolo8.runtime.backend import TorchBackend
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.tasks import task_of, task_spec
 from yolo8.train.ema import ModelEMA, unwrap
+from yolo8.train.hooks import (
+    BestFitness,
+    Checkpoints,
+    CloseMosaic,
+    Evaluation,
+    Hook,
+    ResultsCsv,
+    TimeBudget,
+    TrainBatchPlots,
+    WarmupHook,
+)
 from yolo8.train.multi_scale import random_training_size, resize_batch
 from yolo8.train.optim import (
     Warmup,
@@ -26,12 +37,11 @@ from yolo8.train.optim import (
     warmup_iterations,
 )
 from yolo8.train.results_log import ResultsLog, progress_header, progress_line
-from yolo8.train.resume import capture_rng_state, find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
-from yolo8.train.time_budget import TrainingClock, epochs_within
+from yolo8.train.resume import find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
+from yolo8.train.time_budget import TrainingClock
 
 LOGGER = logging.getLogger("yolo8")
 GRADIENT_CLIP_NORM = 10.0
-PLOTTED_TRAIN_BATCHES = 3
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -72,6 +82,9 @@ class Trainer:
         self.loss_items = np.zeros(0)
         self.train_seconds = 0.0  # spent in the epoch loop, over all sessions of a resumed run
         self.progress_bar = None  # the epoch's tqdm bar (rank 0)
+        self.hooks: list[Hook] = []
+        self.epoch_learning_rates: list[float] = []  # each parameter group's lr during the last epoch
+        self.improved = self.stop = False  # set after each epoch by the BestFitness hook
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -124,20 +137,32 @@ class Trainer:
             self.optimizer, lambda epoch: lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
         # a time budget's epochs are not known before the first epoch: its warm-up is not capped by them
         warmup_epochs_cap = self.epochs if config.time is None else None
-        self.warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader), warmup_epochs_cap),
-                             self.optimizer_choice.warmup_bias_lr, config.warmup_momentum, self.optimizer_choice.momentum)
+        warmup = Warmup(warmup_iterations(config.warmup_epochs, len(self.train_loader), warmup_epochs_cap),
+                        self.optimizer_choice.warmup_bias_lr, config.warmup_momentum, self.optimizer_choice.momentum)
         self.ema = ModelEMA(self.model) if self.dist.is_main else None
+        self.hooks = self._build_hooks(warmup)
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and self.device.type == "cuda")
         self.start_epoch, self.best_fitness = 0, None
         if self.resume_checkpoint is not None:
             self._restore(self.resume_checkpoint)
         self.model = self.dist.wrap(self.model)
-        self.results_log = ResultsLog(self.save_dir / "results.csv", task.loss_names, task.metric_keys) \
-            if self.dist.is_main else None
         weights, norm_weights, biases = (len(group["params"]) for group in self.optimizer.param_groups)
         LOGGER.info("optimizer: %s(lr=%g, momentum=%g) with parameter groups: %d weights (decay %g), %d norm weights, "
                     "%d biases", self.optimizer_choice.name, self.optimizer_choice.lr0, self.optimizer_choice.momentum,
                     weights, weight_decay, norm_weights, biases)
+
+    def _build_hooks(self, warmup: Warmup) -> list[Hook]:
+        """The run's hooks, in the order they are called (after an epoch: evaluate, judge, log, save)."""
+        config = self.config
+        hooks: list[Hook] = [TimeBudget(config.time)] if config.time is not None else []
+        hooks += [CloseMosaic(config.close_mosaic), WarmupHook(warmup, config.nbs, config.batch)]
+        if config.plots:
+            hooks.append(TrainBatchPlots())
+        hooks += [Evaluation(config.val), BestFitness(config.patience)]
+        if self.dist.is_main:
+            results_log = ResultsLog(self.save_dir / "results.csv", self.task.loss_names, self.task.metric_keys)
+            hooks += [ResultsCsv(results_log), Checkpoints(config.save_period)]
+        return hooks
 
     def _restore(self, checkpoint: dict) -> None:
         state = checkpoint["train_state"]
@@ -152,6 +177,9 @@ class Trainer:
         self.start_epoch, self.best_fitness = state["epoch"] + 1, state["best_fitness"]
         self.epochs = state.get("epochs", self.epochs)  # a time budget may have re-planned it
         self.train_seconds = state.get("train_seconds", 0.0)
+        hook_states = state.get("hooks", {})  # by hook class name; older checkpoints have none
+        for hook in self.hooks:
+            hook.load_state_dict(hook_states.get(type(hook).__name__, {}))
         restore_rng_state(state["rng"])
         LOGGER.info("Resuming %s from epoch %d to %d", self.save_dir, self.start_epoch + 1, self.epochs)
 
@@ -183,13 +211,17 @@ class Trainer:
         return (f"training interrupted in epoch {self.epoch + 1}; {last / 'last.pt'} holds the last completed epoch. "
                 f"Resume with: yolo8 train resume={last / 'last.pt'}")
 
+    def plan_known(self) -> bool:
+        """Whether ``self.epochs`` is the plan: always, except a new time-budget run before its first epoch is
+        timed (a resumed one has its checkpoint's plan)."""
+        return self.config.time is None or self.resume_checkpoint is not None or self.epoch > self.start_epoch
+
     def _train(self) -> Path:
         self.callbacks.run("on_pretrain_routine_start", self)
         self._setup()
-        config, loader = self.config, self.train_loader
+        config, loader, hooks = self.config, self.train_loader, self.hooks
         batches = len(loader)
         last_step = -1
-        patience_left = config.patience
         self.callbacks.run("on_train_start", self)
         LOGGER.info("Image sizes %d train, %d val; %d dataloader workers\nLogging results to %s\n"
                     "Starting training for %d epochs...", self.image_size, self.image_size,
@@ -198,30 +230,22 @@ class Trainer:
             LOGGER.info("Time budget %g h: the number of epochs is planned from the pace of the epochs run",
                         config.time)
         self.clock = TrainingClock(self.train_seconds)
-        epoch = self.start_epoch
+        self.epoch = self.start_epoch
         while True:  # not range(): a time budget changes self.epochs as the run goes
-            if config.time is not None and epoch > self.start_epoch:
-                self._plan_within_time(epoch)
-            # a new time-budget run has no plan until its first epoch is timed; a resumed one has its checkpoint's
-            plan_known = config.time is None or self.resume_checkpoint is not None or epoch > self.start_epoch
-            if plan_known and epoch >= self.epochs:
+            for hook in hooks:
+                hook.before_epoch(self)
+            if self.plan_known() and self.epoch >= self.epochs:
                 break
-            self.epoch = epoch
             self.callbacks.run("on_train_epoch_start", self)
-            if plan_known and closes_mosaic(epoch, self.epochs, config.close_mosaic) and loader.dataset.mosaic_enabled:
-                LOGGER.info("Closing dataloader mosaic")
-                loader.dataset.close_mosaic()
             if self.dist.enabled:
-                loader.sampler.set_epoch(epoch)
+                loader.sampler.set_epoch(self.epoch)
             self.model.train()
             self.loss_items = np.zeros(len(self.task.loss_names))
             progress = self._progress(loader, batches)
             for i, batch in progress:
-                iteration = i + batches * epoch
-                if 0 < self.warmup.iterations and iteration <= self.warmup.iterations:
-                    self.warmup.apply(self.optimizer, iteration, lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
-                    self.accumulate = max(1, round(float(np.interp(iteration, [0, self.warmup.iterations],
-                                                                   [1, config.nbs / config.batch]))))
+                iteration = i + batches * self.epoch
+                for hook in hooks:
+                    hook.before_step(self, iteration)
                 images = batch.images.to(self.device, non_blocking=True).float() / 255
                 if config.multi_scale > 0:
                     size = random_training_size(self.image_size, config.multi_scale, self.stride)
@@ -234,53 +258,22 @@ class Trainer:
                     last_step = iteration
                 self.loss_items = (self.loss_items * i + items.cpu().numpy()) / (i + 1)
                 if self.dist.is_main:
-                    progress.set_description(progress_line(epoch, self.epochs, self.loss_items, batch, self.device))
-                    if epoch == self.start_epoch and i < PLOTTED_TRAIN_BATCHES and config.plots:
-                        self._plot_training_batch(batch, i)
+                    progress.set_description(progress_line(self.epoch, self.epochs, self.loss_items, batch, self.device))
+                for hook in hooks:
+                    hook.after_step(self, i, batch)
                 self.callbacks.run("on_train_batch_end", self)
-            learning_rates = [group["lr"] for group in self.optimizer.param_groups]
+            self.epoch_learning_rates = [group["lr"] for group in self.optimizer.param_groups]
             self.scheduler.step()
             self.callbacks.run("on_train_epoch_end", self)
-            stop = False
+            self.stop = False
             if self.dist.is_main:
-                final_epoch = epoch + 1 >= self.epochs
-                if config.val or final_epoch:
-                    self.metrics = self.validator(TorchBackend(self.ema.ema, self.device, prepare=False))
-                fitness = self.metrics.fitness if self.metrics is not None else -float(self.loss_items.sum())
-                improved = self.best_fitness is None or fitness >= self.best_fitness
-                if improved:
-                    self.best_fitness, patience_left = fitness, config.patience
-                else:
-                    patience_left -= 1
-                self.train_seconds = self.clock.seconds
-                self.results_log.append(epoch, self.train_seconds, self.loss_items, self.metrics, learning_rates)
-                self._save(epoch, improved)
+                for hook in hooks:  # evaluation, best fitness and patience, results.csv, checkpoints
+                    hook.after_epoch(self)
                 self.callbacks.run("on_fit_epoch_end", self)
-                stop = patience_left <= 0
-                if stop:
-                    LOGGER.info("Stopping early: no improvement in the last %d epochs (patience=%d); best is "
-                                "%s", config.patience, config.patience, self.weights_dir / "best.pt")
-            if self.dist.broadcast_stop(stop):
+            if self.dist.broadcast_stop(self.stop):
                 break
-            epoch += 1
+            self.epoch += 1
         return self._finish()
-
-    def _plan_within_time(self, epoch: int) -> None:
-        """Before ``epoch``: set ``self.epochs`` to what fits ``config.time`` at this session's pace (whole
-        epochs, validation included), and this epoch's learning rate to the new plan. Rank 0 decides."""
-        planned = None
-        if self.dist.is_main:
-            config, spent = self.config, self.clock.seconds
-            seconds_per_epoch = self.clock.session_seconds / (epoch - self.start_epoch)
-            planned = epochs_within(config.time * 3600, spent, epoch, seconds_per_epoch)
-            if planned != self.epochs:
-                LOGGER.info("time=%g h: %.0f s used, %.1f s per epoch -> %d epochs in all", config.time, spent,
-                            seconds_per_epoch, planned)
-        self.epochs = self.dist.share_from_main(planned)
-        # the scheduler set this epoch's lr from the previous plan; warm-up reads the plan itself
-        factor = lr_factor(epoch, self.epochs, self.config.lrf, self.config.cos_lr)
-        for group, initial_lr in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
-            group["lr"] = initial_lr * factor
 
     def _progress(self, loader, batches: int):
         if not self.dist.is_main:
@@ -300,32 +293,9 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model)
 
-    def _save(self, epoch: int, improved: bool) -> None:
-        train_args = self.config.to_dict()
-        metrics = self.metrics.results_dict if self.metrics is not None else {}
-        state = {
-            "model": {k: v.detach().cpu().contiguous() for k, v in unwrap(self.model).state_dict().items()},
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "ema_updates": self.ema.updates, "epoch": epoch, "epochs": self.epochs,
-            "best_fitness": self.best_fitness, "train_seconds": self.train_seconds, "rng": capture_rng_state(),
-        }
-        common = {"epoch": epoch, "best_fitness": self.best_fitness, "metrics": metrics}
-        save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, train_state=state, **common),
-                        self.weights_dir / "last.pt")
-        if improved:
-            save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, **common), self.weights_dir / "best.pt")
-        if self.config.save_period > 0 and (epoch + 1) % self.config.save_period == 0:
-            save_checkpoint(model_to_checkpoint(self.ema.ema, train_args, **common),
-                            self.weights_dir / f"epoch{epoch + 1}.pt")
-        self.callbacks.run("on_model_save", self)
-
-    def _plot_training_batch(self, batch, index: int) -> None:
-        from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
-
-        height, width = batch.images.shape[2:]
-        targets = batch.targets.numpy()
-        plot_image_batch(batch.images, *targets_to_pixel_boxes(targets, height, width),
-                         self.save_dir / f"train_batch{index}.jpg", paths=batch.paths, names=unwrap(self.model).names)
+    @property
+    def names(self) -> dict[int, str]:
+        return unwrap(self.model).names
 
     def _finish(self) -> Path:
         best = self.weights_dir / "best.pt"
@@ -343,11 +313,3 @@ class Trainer:
         self.dist.close()
         return best
 
-
-def closes_mosaic(epoch: int, epochs: int, close_mosaic: int) -> bool:
-    """Whether mosaic is off in ``epoch``: the last ``close_mosaic`` epochs, as YOLOv8 counts them.
-
-    YOLOv8 switches at epoch ``epochs - close_mosaic``; a run shorter than that window never switches.
-    """
-    switch_epoch = epochs - close_mosaic
-    return close_mosaic > 0 and switch_epoch >= 0 and epoch >= switch_epoch
