@@ -44,9 +44,9 @@ torch.set_num_threads(2)
 imgsz, runs, warmup, kind = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 if kind == "ours":
     sys.path.insert(0, sys.argv[5])
-    from yolo8.runtime.backend import inference_copy
+    from yolo8.runtime.backend import TorchBackend
     from yolo8.nn.model import build_model
-    model = inference_copy(build_model("yolov8n.yaml"), torch.device("cpu"))  # what predict runs
+    model = TorchBackend(build_model("yolov8n.yaml"), torch.device("cpu"))  # what predict runs
 else:
     os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics.nn.tasks import DetectionModel

@@ -73,8 +73,9 @@ _LOGGER_AT_START = (list(_LOGGER.handlers), _LOGGER.propagate, _LOGGER.level)
 
 @pytest.fixture(autouse=True)
 def restore_yolo8_logger():
-    """The API attaches a console handler to the "yolo8" logger (also from module-scoped fixtures, which run
-    before this one); every test starts from the logger as the session found it, so caplog sees records."""
+    """The command line (``yolo8.cli.run``, which several tests call) attaches a console handler to the "yolo8"
+    logger for good, as an application may; every test starts from the logger as the session found it, so
+    caplog sees records."""
     handlers, propagate, level = _LOGGER_AT_START
     _LOGGER.handlers[:], _LOGGER.propagate, _LOGGER.level = list(handlers), propagate, level
     yield

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from yolo8.train.hooks import BestFitness, CloseMosaic, closes_mosaic
+from yolo8.train.hooks import BestFitness, CloseMosaic, EarlyStopping, closes_mosaic
 
 
 @pytest.mark.parametrize("epochs, close, closed", [
@@ -21,28 +21,31 @@ def test_closes_mosaic_counts_as_yolov8(epochs, close, closed):
 
 def fake_trainer(**values):
     defaults = dict(metrics=None, loss_items=np.array([1.0, 2.0]), best_fitness=None, improved=False, stop=False,
-                    weights_dir=Path("runs/weights"), epoch=0, start_epoch=0, epochs=10, plan_known=lambda: True)
+                    stop_reason="", weights_dir=Path("runs/weights"), epoch=0, start_epoch=0, epochs=10,
+                    plan_known=lambda epoch: True)
     return SimpleNamespace(**{**defaults, **values})
 
 
-def test_best_fitness_stops_after_patience_and_resumes_its_count():
-    hook, trainer = BestFitness(patience=2), fake_trainer()
+def test_patience_stops_the_run_and_its_count_resumes():
+    judge, stopper, trainer = BestFitness(), EarlyStopping(patience=2), fake_trainer()
     history = []
     for fitness in (0.1, 0.3, 0.2, 0.25):
         trainer.metrics = SimpleNamespace(fitness=fitness)
-        hook.after_epoch(trainer)
+        judge.after_epoch(trainer)
+        stopper.after_epoch(trainer)
         history.append((trainer.improved, trainer.stop))
     assert history == [(True, False), (True, False), (False, False), (False, True)]
     assert trainer.best_fitness == 0.3
-    resumed = BestFitness(patience=2)
+    assert trainer.stop_reason.startswith("Stopping early: no improvement in the last 2 epochs (patience=2)")
+    resumed = EarlyStopping(patience=2)
     resumed.load_state_dict({"patience_left": 1})  # one epoch without improvement before the interruption
-    trainer.metrics = SimpleNamespace(fitness=0.2)
+    trainer.improved = False
     resumed.after_epoch(trainer)
-    assert trainer.stop
+    assert trainer.stop and resumed.state_dict() == {"patience_left": 0}
 
 
 def test_without_validation_fitness_is_the_negative_training_loss():
-    hook, trainer = BestFitness(patience=5), fake_trainer()
+    hook, trainer = BestFitness(), fake_trainer()
     hook.after_epoch(trainer)
     assert trainer.best_fitness == -3.0 and trainer.improved
 
@@ -50,9 +53,10 @@ def test_without_validation_fitness_is_the_negative_training_loss():
 def test_close_mosaic_hook_waits_for_a_known_plan():
     closed = []
     dataset = SimpleNamespace(mosaic_enabled=True, close_mosaic=lambda: closed.append(True))
-    trainer = fake_trainer(epoch=8, epochs=10, train_loader=SimpleNamespace(dataset=dataset), plan_known=lambda: False)
+    trainer = fake_trainer(epoch=8, epochs=10, train_loader=SimpleNamespace(dataset=dataset),
+                           plan_known=lambda epoch: False)
     CloseMosaic(3).before_epoch(trainer)
     assert closed == []  # a time budget's first epoch: no plan to count back from
-    trainer.plan_known = lambda: True
+    trainer.plan_known = lambda epoch: True
     CloseMosaic(3).before_epoch(trainer)
     assert closed == [True]

@@ -219,3 +219,9 @@ def test_unsupported_task_is_explained():
     model.task = "pose"
     with pytest.raises(ValueError, match="task 'pose'"):
         Predictor(model, Config(mode="predict"))
+
+
+def test_a_config_made_for_another_mode_gets_predicts_defaults():
+    """conf=None means the mode's default: a Config built without mode='predict' still predicts at 0.25."""
+    assert Predictor(RedBoxModel(), Config(imgsz=64)).settings.conf == 0.25
+    assert Predictor(RedBoxModel(), Config(imgsz=64, conf=0.6)).settings.conf == 0.6

@@ -87,3 +87,25 @@ def test_train_val_and_predict_leave_the_process_as_they_found_it(shapes_dataset
     # loading best.pt builds a network, whose initialisation draws from torch's generator like any model build
     after.pop("torch_random"), before.pop("torch_random")
     assert after == before
+
+
+def test_a_stream_changes_the_logger_only_while_it_makes_a_result(tiny_model_yaml, monkeypatch):
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # an application that set up no logging
+    logger = logging.getLogger("yolo8")
+    before = (list(logger.handlers), logger.propagate, logger.level)
+    stream = YOLO(build_model(tiny_model_yaml)).predict([np.zeros((32, 32, 3), np.uint8)] * 2, stream=True,
+                                                        imgsz=32, verbose=False)
+    next(stream)
+    assert (list(logger.handlers), logger.propagate, logger.level) == before  # the caller's code runs between
+    assert len(list(stream)) == 1
+    assert (list(logger.handlers), logger.propagate, logger.level) == before
+
+
+def test_the_command_line_starts_without_torch():
+    """`yolo8 help` and argument parsing import no torch (seconds of start-up); naming a task does."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from yolo8.cli import parse_arguments, run; run(['help']); parse_arguments(['train']); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

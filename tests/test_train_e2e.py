@@ -55,8 +55,8 @@ def test_resume_finishes_with_same_epoch_count(shapes_dataset, tiny_model_yaml, 
     last = tmp_path / "run" / "weights" / "last.pt"
     state = load_checkpoint(last)["train_state"]
     assert state["epoch"] == stop_after - 1
-    assert set(state["hooks"]) == {"BestFitness"}  # the early-stop count resumes where it was
-    assert 0 < state["hooks"]["BestFitness"]["patience_left"] <= TRAIN_SETTINGS.get("patience", 100)
+    assert set(state["hooks"]) == {"EarlyStopping"}  # the early-stop count resumes where it was
+    assert 0 < state["hooks"]["EarlyStopping"]["patience_left"] <= TRAIN_SETTINGS.get("patience", 100)
 
     resumed = YOLO(last)
     resumed.train(resume=str(last))
@@ -101,3 +101,10 @@ def test_ctrl_c_stops_with_one_line_that_says_how_to_resume(shapes_dataset, tiny
     capsys.readouterr()
     assert run(["train", f"data={shapes_dataset}"]) == 130
     assert capsys.readouterr().err == f"yolo8: {stopped.value}\n"
+
+    def plain_ctrl_c(config):  # during val or predict: no resume to suggest
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(yolo8.api, "run_mode", plain_ctrl_c)
+    assert run(["predict", "model=yolov8n.yaml"]) == 130
+    assert capsys.readouterr().err == "yolo8: interrupted\n"

@@ -64,6 +64,7 @@ class YOLO:
     def fuse(self) -> "YOLO":
         """Fold BatchNorm into the preceding convolutions for faster inference (in place)."""
         self.model.fuse()
+        self._backend = None  # the fused model has new tensors; prepare it again on the next call
         return self
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -122,9 +123,17 @@ class YOLO:
 
 
 def _logged(results):
-    """``results`` (a generator) consumed with the console logging of a library call around each step."""
-    with console_logging():
-        yield from results
+    """``results`` (a generator) with the console logging of a library call around the making of each item only:
+    between items the caller's own code runs with the logger as the caller set it."""
+    while True:
+        with console_logging():
+            item = next(results, _DONE)
+        if item is _DONE:
+            return
+        yield item
+
+
+_DONE = object()
 
 
 def run_mode(config: Config) -> None:

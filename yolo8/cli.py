@@ -7,7 +7,6 @@ import sys
 from typing import Sequence
 
 from yolo8.config import MODES, Config, ConfigError, format_help
-from yolo8.tasks import TASKS, task_spec
 
 USAGE = """\
 Usage: yolo8 [TASK] MODE [key=value ...]
@@ -35,6 +34,13 @@ HELP_WORDS = ("help", "--help", "-h")
 USER_ERRORS = (ValueError, OSError, pickle.UnpicklingError)
 
 
+def task_names() -> tuple[str, ...]:
+    """The tasks of :data:`yolo8.tasks.TASKS`; imported only when a command names one (it loads torch)."""
+    from yolo8.tasks import TASKS
+
+    return tuple(TASKS)
+
+
 class CommandLineError(ValueError):
     """The command line could not be understood."""
 
@@ -50,18 +56,18 @@ def parse_arguments(argv: Sequence[str]) -> tuple[str | None, str | None, dict[s
             if not key:
                 raise CommandLineError(f"'{token}' has no key before '='.")
             overrides[key] = value.strip()
-        elif token in TASKS and task is None and mode is None:
-            task = token
         elif token in MODES and mode is None:
             mode = token
         elif token in HELP_WORDS:
             continue
         elif token in ("version", "--version") and mode is None:
             mode = "version"
+        elif token in task_names() and task is None and mode is None:
+            task = token
         else:
             raise CommandLineError(
                 f"'{token}' is not a task, a mode or a key=value pair. "
-                f"Tasks: {', '.join(TASKS)}; modes: {', '.join(MODES)}; settings look like epochs=10."
+                f"Tasks: {', '.join(task_names())}; modes: {', '.join(MODES)}; settings look like epochs=10."
             )
     return task, mode, overrides
 
@@ -154,7 +160,10 @@ def run(argv: Sequence[str]) -> int:
         return 2
     try:
         config = Config(raw_overrides, mode=mode, **({"task": task} if task else {}))
-        task_spec(config.task)
+        if "task" in raw_overrides:
+            from yolo8.tasks import task_spec
+
+            task_spec(config.task)  # task=segmnt: an error that names the tasks
     except (ConfigError, ValueError) as error:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 2
@@ -169,7 +178,7 @@ def run(argv: Sequence[str]) -> int:
         print(f"yolo8: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:  # Ctrl-C: one line (training says how to resume), not a traceback
-        print(f"yolo8: {interrupt or 'interrupted'}", file=sys.stderr)
+        print(f"yolo8: {str(interrupt) or 'interrupted'}", file=sys.stderr)
         return 130
     return 0
 

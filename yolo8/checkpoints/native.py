@@ -127,7 +127,7 @@ def model_from_checkpoint(checkpoint: dict):
 
     Returns a :class:`yolo8.nn.model.YOLOModel` in train mode, float32 or whatever dtype was saved.
     """
-    from yolo8.nn.model import build_model  # engine -> nn, imported here to keep this module light
+    from yolo8.nn.model import build_model  # imported here: reading a checkpoint needs no model code
 
     model_yaml = checkpoint["model_yaml"]
     model = build_model(model_yaml, channels=int(model_yaml.get("channels", 3)))

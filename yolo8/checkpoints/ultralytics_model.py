@@ -11,6 +11,7 @@ from yolo8.checkpoints.ultralytics_checkpoint import (
     ForeignCheckpoint,
     read_ultralytics_checkpoint,
 )
+from yolo8.nn.heads import Detect
 from yolo8.nn.model import TASK_OF_HEAD, YOLOModel, build_model
 
 __all__ = ["load_ultralytics_model", "model_from_foreign_checkpoint"]
@@ -55,7 +56,7 @@ def model_from_foreign_checkpoint(checkpoint: ForeignCheckpoint, model_yaml: dic
                                     f"'{model.task}' model")
     if checkpoint.names:
         model.names = dict(checkpoint.names)
-    if checkpoint.task != "classify" and checkpoint.stride:
+    if isinstance(model.head, Detect) and checkpoint.stride:  # a classifier's recorded stride is not its head's
         measured = model.stride.tolist()
         if [float(s) for s in measured] != checkpoint.stride:
             raise CheckpointFormatError(f"{source}: checkpoint strides {checkpoint.stride} differ from the "

@@ -24,6 +24,12 @@ from yolo8.nn.profile import count_flops, count_parameters
 __all__ = ["YOLOModel", "build_model", "resolve_model_yaml"]
 
 TASK_OF_HEAD = {Detect: "detect", Segment: "segment", Classify: "classify"}
+# head type -> (raw output, strides, head) -> decoded predictions (see the module docstring)
+DECODE_OF_HEAD = {
+    Detect: lambda raw, strides, head: decode_detection(raw, strides, head.reg_max, head.num_classes, head.dfl),
+    Segment: lambda raw, strides, head: decode_segmentation(raw, strides, head.reg_max, head.num_classes, head.dfl),
+    Classify: lambda raw, strides, head: decode_classification(raw),
+}
 STRIDE_PROBE_SIZE = 256  # side of the dry-run input that measures the head's strides
 DETECTION_BN_EPS, DETECTION_BN_MOMENTUM = 1e-3, 0.03
 
@@ -49,7 +55,7 @@ class YOLOModel(nn.Module):
         self.saved_outputs = {s if s >= 0 else spec.index + s for spec in self.layers for s in spec.sources if s != -1}
         self.names = {i: str(i) for i in range(self.num_classes)}
         self.register_buffer("stride", self._measure_strides(), persistent=False)
-        if self.task != "classify":
+        if isinstance(head, Detect):  # detect and segment heads (Segment is a Detect)
             for module in self.modules():
                 if isinstance(module, nn.BatchNorm2d):
                     module.eps, module.momentum = DETECTION_BN_EPS, DETECTION_BN_MOMENTUM
@@ -80,12 +86,7 @@ class YOLOModel(nn.Module):
 
     def decode(self, raw):
         """Raw head output -> decoded predictions (see the module docstring)."""
-        if self.task == "classify":
-            return decode_classification(raw)
-        head = self.head
-        if self.task == "segment":
-            return decode_segmentation(raw, self.stride, head.reg_max, head.num_classes, head.dfl)
-        return decode_detection(raw, self.stride, head.reg_max, head.num_classes, head.dfl)
+        return DECODE_OF_HEAD[type(self.head)](raw, self.stride, self.head)
 
     def forward(self, images: torch.Tensor):
         raw = self.forward_raw(images)

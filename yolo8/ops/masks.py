@@ -137,24 +137,3 @@ def masks_to_polygons(masks) -> list[np.ndarray]:
     array = masks if isinstance(masks, np.ndarray) else masks.detach().cpu().numpy()
     return [mask_to_polygon(mask) for mask in array]
 
-
-def masks_to_letterbox(masks: torch.Tensor, info: LetterboxInfo, input_shape: tuple[int, int]) -> torch.Tensor:
-    """Binary masks on the original image -> binary masks on the letterboxed input (for drawing only).
-
-    Args:
-        masks: (n, h0, w0) bool, original pixels.
-        info: the letterbox's ratio and (left, top) padding.
-        input_shape: (H, W) of the letterboxed input.
-    Returns:
-        (n, H, W) bool; nearest-neighbour resampling, padding False.
-    """
-    original_height, original_width = masks.shape[1:]
-    left, top = int(round(info.pad[0])), int(round(info.pad[1]))
-    inner_width = int(round(original_width * info.ratio[0]))
-    inner_height = int(round(original_height * info.ratio[1]))
-    out = torch.zeros((len(masks), *input_shape), dtype=torch.bool, device=masks.device)
-    if len(masks):
-        # (n, h0, w0) -> (1, n, h0, w0) for interpolate -> (n, h, w)
-        resized = F.interpolate(masks[None].float(), (inner_height, inner_width), mode="nearest")[0] > MASK_THRESHOLD
-        out[:, top : top + inner_height, left : left + inner_width] = resized
-    return out

@@ -41,7 +41,9 @@ def predict(model: nn.Module, source=None, config: Config | None = None, batch_s
 
 
 def build_backend(model: nn.Module, config: Config) -> TorchBackend:
-    """The backend ``config`` asks for: its device, half precision (CUDA only) and test-time augmentation."""
+    """The backend ``config`` asks for: its device, half precision (CUDA only) and test-time augmentation (where
+    the model's task allows it)."""
+    task_of(model).check_augment(bool(config.augment))
     device = select_device(config.device)
     return TorchBackend(model, device, half=bool(config.half) and device.type == "cuda", augment=bool(config.augment))
 
@@ -65,7 +67,9 @@ class Predictor:
     """
 
     def __init__(self, model: nn.Module | Backend, config: Config | None = None, batch_size: int = 1):
-        self.config = config or Config(mode="predict")
+        config = config or Config(mode="predict")
+        # a Config made for another mode would bring that mode's defaults (conf 0.001 instead of predict's 0.25)
+        self.config = config if config.mode == "predict" else config.merge(mode="predict")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} is invalid: use 1 or more frames per forward pass.")
         self.batch_size = batch_size

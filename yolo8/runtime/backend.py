@@ -15,6 +15,7 @@ backends of their own with the same attributes, so the val and predict loops run
 from __future__ import annotations
 
 import copy
+import weakref
 from typing import Any, Protocol
 
 import torch
@@ -32,6 +33,7 @@ class Backend(Protocol):
     num_classes: int
     device: torch.device
     fp16: bool
+    augment: bool
 
     def __call__(self, images: torch.Tensor) -> Any:
         """(B, 3, H, W) RGB [0, 1] -> decoded outputs in the task's form (see the module docstring)."""
@@ -56,17 +58,18 @@ class WeightsWatch:
     """Tells whether a model's weights changed since it was watched, in a few microseconds per check.
 
     Any in-place change bumps a tensor's version counter (``load_state_dict``, an optimizer step, an in-place
-    edit), and replacing the model object changes its identity. Tensors swapped for new ones inside the same
-    module (``conv.weight = nn.Parameter(...)``) go unseen; fusing does that, but it leaves the outputs as they were.
+    edit), and another model object is another model. Tensors swapped for new ones inside the same module
+    (``conv.weight = nn.Parameter(...)``, or ``model.fuse()`` called on the module directly) go unseen: the
+    ``YOLO`` facade's own ``fuse()`` drops its backend for that reason.
     """
 
     def __init__(self, model: nn.Module):
-        self.model_id = id(model)
+        self.model = weakref.ref(model)  # not id(): a freed model's id can be reused by a new one
         self.tensors = [*model.parameters(), *model.buffers()]
         self.versions = [t._version for t in self.tensors]
 
     def unchanged(self, model: nn.Module) -> bool:
-        return id(model) == self.model_id and all(t._version == v for t, v in zip(self.tensors, self.versions))
+        return self.model() is model and all(t._version == v for t, v in zip(self.tensors, self.versions))
 
 
 class TorchBackend:
@@ -77,17 +80,15 @@ class TorchBackend:
             eval-mode convention.
         device: where it runs.
         half: float16 weights and inputs (CUDA).
-        augment: test-time augmentation (detection only): see :mod:`yolo8.runtime.augmented_inference`.
+        augment: test-time augmentation, for decoded outputs of the detection form only (callers check the task's
+            ``TaskSpec.augment``): see :mod:`yolo8.runtime.augmented_inference`.
         prepare: run a fused, eval-mode, channels-last copy of ``model`` (val / predict). False runs ``model``
             itself as it is, in eval mode for the call (the trainer's validation of its EMA weights, each epoch).
     """
 
     def __init__(self, model: nn.Module, device: torch.device, half: bool = False, augment: bool = False,
                  prepare: bool = True):
-        self.task = getattr(model, "task", "detect")
-        if augment and self.task != "detect":
-            raise ValueError(f"augment=True (test-time augmentation) works with detection models; this is a "
-                             f"'{self.task}' model. Remove augment=True.")
+        self.task = model.task
         self.names = dict(getattr(model, "names", {}))
         self.stride = int(torch.as_tensor(model.stride).max())
         self.num_classes = int(getattr(model, "num_classes", len(self.names)))

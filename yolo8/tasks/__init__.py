@@ -32,25 +32,24 @@ class TaskSpec:
     Attributes:
         name: 'detect', 'segment' or 'classify' (the CLI's first word, the ``task`` of a model).
         head: the head class whose models do this task.
-        dataset: what its data looks like: 'boxes' (YOLO txt rows), 'polygons' (YOLO polygon rows) or
-            'folders' (one folder per class).
         loss_names: the training loss items, in the loss's order (results.csv ``train/…`` and ``val/…`` columns).
-        metric_keys: the validation metrics in results.csv, in order (the keys of the result's ``results_dict``
-            without ``fitness``, which every result defines as the number best.pt is chosen by).
+        metric_keys: the validation metrics in results.csv, in order: the keys of the result's ``results_dict``
+            without ``fitness``. Fitness, the number best.pt is chosen by, is each result's ``fitness``
+            (0.1 mAP50 + 0.9 mAP50-95 for boxes, that of boxes + masks for segments, mean of top-1 and top-5).
         prepare_image: ``(image (H, W, 3) uint8 BGR, size, stride) -> (network image, LetterboxInfo | None)``.
         postprocess: ``(decoded, input (H, W), letterboxes, original shapes, PostprocessSettings)`` -> an iterator
             of per-image ``Results`` fields in original pixels (decoded as :mod:`yolo8.runtime.backend` documents).
         evaluator: ``(names, save_dir, save_json, category_ids, single_cls)`` -> an object with
             ``update(batch, index, fields, input_shape)``, ``plot_batch(batch, batch_index, fields list)`` and
             ``finish(speed, loss, verbose, plots) -> result``.
-        evaluation_data: ``(config, model) -> EvaluationData`` for a stand-alone val run.
+        evaluation_data: ``(config, backend) -> EvaluationData`` for a stand-alone val run.
         build_loss: ``(model, config) -> loss`` with ``loss(raw outputs, targets) -> (total, items)``; None when
             yolo8 cannot train this task yet.
+        augment: whether test-time augmentation (``augment=True``) applies to this task's outputs.
     """
 
     name: str
     head: type[nn.Module]
-    dataset: str
     loss_names: tuple[str, ...]
     metric_keys: tuple[str, ...]
     prepare_image: Callable
@@ -58,34 +57,32 @@ class TaskSpec:
     evaluator: Callable
     evaluation_data: Callable
     build_loss: Callable | None = None
+    augment: bool = False
 
     @property
     def run_dir(self) -> Path:
         """Parent folder of this task's runs when the ``project`` setting is empty: ``runs/<task>``."""
         return Path("runs") / self.name
 
-
-def build_detection_loss(model: nn.Module, config):
-    """YOLOv8's detection loss for ``model``'s head, with the gains of the settings."""
-    from yolo8.losses.detection import DetectionLoss
-
-    head = model.head
-    return DetectionLoss(head.num_classes, strides=model.stride.tolist(), reg_max=head.reg_max,
-                         box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
+    def check_augment(self, augment: bool) -> None:
+        """Refuse ``augment=True`` for a task it does not apply to, naming the task."""
+        if augment and not self.augment:
+            raise ValueError(f"augment=True (test-time augmentation) works with detection models; this is a "
+                             f"'{self.name}' model. Remove augment=True.")
 
 
 TASKS: dict[str, TaskSpec] = {
     "detect": TaskSpec(
-        "detect", Detect, "boxes", ("box_loss", "cls_loss", "dfl_loss"), BOX_METRICS,
+        "detect", Detect, ("box_loss", "cls_loss", "dfl_loss"), BOX_METRICS,
         detect.prepare_image, detect.postprocess, detect.DetectionEvaluator, detect.evaluation_data,
-        build_detection_loss,
+        build_loss=detect.build_loss, augment=True,
     ),
     "segment": TaskSpec(
-        "segment", Segment, "polygons", ("box_loss", "seg_loss", "cls_loss", "dfl_loss"), BOX_METRICS + MASK_METRICS,
+        "segment", Segment, ("box_loss", "seg_loss", "cls_loss", "dfl_loss"), BOX_METRICS + MASK_METRICS,
         segment.prepare_image, segment.postprocess, segment.SegmentationEvaluator, segment.evaluation_data,
     ),
     "classify": TaskSpec(
-        "classify", Classify, "folders", ("loss",), ("metrics/accuracy_top1", "metrics/accuracy_top5"),
+        "classify", Classify, ("loss",), ("metrics/accuracy_top1", "metrics/accuracy_top5"),
         classify.prepare_image, classify.postprocess, classify.ClassificationEvaluator, classify.evaluation_data,
     ),
 }
@@ -102,5 +99,14 @@ def task_spec(name: str) -> TaskSpec:
 
 
 def task_of(model) -> TaskSpec:
-    """The task a model (or a backend) does, from its ``task`` attribute."""
-    return task_spec(getattr(model, "task", "detect"))
+    """The task a model (or a backend) does, from its ``task`` attribute (and, for a model, its head's type)."""
+    name = getattr(model, "task", None)
+    if name is None:
+        raise ValueError(f"{type(model).__name__} has no 'task' attribute: give a yolo8 model (or one that says "
+                         f"its task, one of {', '.join(TASKS)}).")
+    spec = task_spec(name)
+    head = getattr(model, "head", None)
+    if isinstance(head, nn.Module) and not isinstance(head, spec.head):
+        raise ValueError(f"{type(model).__name__} says task '{name}' but its head is a {type(head).__name__}, "
+                         f"not a {spec.head.__name__}.")
+    return spec

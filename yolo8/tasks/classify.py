@@ -41,7 +41,7 @@ def postprocess(decoded: torch.Tensor, input_shape, letterboxes, original_shapes
                 settings: PostprocessSettings | None = None) -> Iterator[dict]:
     """Probabilities (B, nc) -> per image the ``Results`` fields ``{"probs": (nc,) float32}``."""
     for probabilities in decoded:
-        yield {"probs": probabilities.float()}
+        yield {"probs": probabilities.float().clone()}  # a tensor of its own, not a view of the backend's output
 
 
 def evaluation_data(config, model) -> EvaluationData:

@@ -15,7 +15,8 @@ class PostprocessSettings:
     """How decoded outputs become final predictions (see :func:`yolo8.ops.nms.non_max_suppression`).
 
     ``multi_label``: a box may carry several classes (val: AP needs every candidate); ``drop_empty_masks``:
-    a segmentation detection whose mask is empty at input resolution is dropped (predict, as YOLOv8 does).
+    a segmentation detection whose mask is empty at input resolution is dropped (predict, as YOLOv8 does);
+    ``lazy_masks``: masks are built in chunks when scored rather than all at once (val, up to 300 per image).
     """
 
     conf: float
@@ -25,6 +26,7 @@ class PostprocessSettings:
     max_det: int = 300
     multi_label: bool = False
     drop_empty_masks: bool = False
+    lazy_masks: bool = False
 
 
 @dataclass

@@ -56,6 +56,15 @@ def postprocess(decoded: torch.Tensor, input_shape: tuple[int, int], letterboxes
         yield {"boxes": detections_to_original(found, info, shape)}
 
 
+def build_loss(model, config):
+    """YOLOv8's detection loss for ``model``'s head, with the gains of the settings."""
+    from yolo8.losses.detection import DetectionLoss
+
+    head = model.head
+    return DetectionLoss(head.num_classes, strides=model.stride.tolist(), reg_max=head.reg_max,
+                         box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
+
+
 def ground_truth(batch, index: int, input_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Image ``index`` of a letterboxed batch -> its labels (boxes (m, 4) xyxy original pixels, classes (m,))."""
     height, width = input_shape
@@ -128,6 +137,7 @@ class DetectionEvaluator:
         """Score image ``index`` of ``batch``: ``fields`` as :func:`postprocess` gives them."""
         path, shape = batch.paths[index], batch.original_shapes[index]
         gt_boxes, gt_classes = ground_truth(batch, index, input_shape)
+        self.last_gt_classes = gt_classes  # (m,) of the image just scored, for a subclass scoring it further
         found = fields["boxes"].cpu().numpy()
         pred_boxes, scores, classes = found[:, :4], found[:, 4], found[:, 5]
         crowd_classes, crowd_boxes = self.crowd(path, shape) if self.crowd else (np.zeros(0), np.zeros((0, 4)))

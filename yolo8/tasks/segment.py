@@ -10,6 +10,7 @@ this COCO-style figure.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,14 +21,56 @@ import torch
 from yolo8.metrics.segmentation import MaskMetrics, mask_iou_and_areas, polygons_to_masks
 from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.letterbox import LetterboxInfo
-from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes, masks_to_letterbox
+from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
 from yolo8.tasks import detect
 from yolo8.tasks.common import EvaluationData, PostprocessSettings
 
+LOGGER = logging.getLogger("yolo8")
 PLOT_CONF = 0.25  # detections drawn on the val batch images
-MASK_CHUNK = 32  # detections whose masks are built at once: bounds the memory of the input-size logits
+MASK_CHUNK = 32  # detections whose masks are built at once (val): bounds memory at 32 original-size masks
 
 prepare_image = detect.prepare_image
+
+
+class PendingMasks:
+    """The original-size masks of one image's detections, built when asked for, :data:`MASK_CHUNK` at a time.
+
+    Val scores up to ``max_det`` (300) detections per image at conf 0.001: all their masks at once would take
+    n x h0 x w0 bytes, and several times that while they are resampled (3 GB for a 1080p image).
+
+    Args:
+        prototypes: (nm, H/4, W/4) of the image.
+        detections: (n, 6 + nm) NMS rows in input pixels (x1, y1, x2, y2, conf, cls, coefficients).
+        info / original_shape / input_shape: the letterbox, (h0, w0) and (H, W).
+    """
+
+    def __init__(self, prototypes: torch.Tensor, detections: torch.Tensor, info: LetterboxInfo,
+                 original_shape: tuple[int, int], input_shape: tuple[int, int]):
+        self.prototypes, self.detections = prototypes, detections
+        self.info, self.original_shape, self.input_shape = info, original_shape, input_shape
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def input_masks(self, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """(k, H, W) bool masks on the letterboxed input of the detections ``keep`` selects (all by default)."""
+        found = self.detections if keep is None else self.detections[keep]
+        if not len(found):
+            return torch.zeros((0, *self.input_shape), dtype=torch.bool, device=found.device)
+        return torch.cat([masks_from_prototypes(self.prototypes, chunk[:, 6:], chunk[:, :4], self.input_shape)
+                          for chunk in found.split(MASK_CHUNK)])
+
+    def chunks(self) -> Iterator[torch.Tensor]:
+        """The (k <= MASK_CHUNK, h0, w0) bool masks in original pixels, in detection order."""
+        for chunk in self.detections.split(MASK_CHUNK):
+            masks = masks_from_prototypes(self.prototypes, chunk[:, 6:], chunk[:, :4], self.input_shape)
+            yield masks_from_letterbox(masks, self.info, self.original_shape)
+
+    def build(self) -> torch.Tensor:
+        """All the masks at once: (n, h0, w0) bool."""
+        built = list(self.chunks())
+        return torch.cat(built) if built else \
+            torch.zeros((0, *self.original_shape), dtype=torch.bool, device=self.detections.device)
 
 
 def postprocess(decoded: tuple[torch.Tensor, torch.Tensor], input_shape: tuple[int, int],
@@ -36,21 +79,19 @@ def postprocess(decoded: tuple[torch.Tensor, torch.Tensor], input_shape: tuple[i
     """Decoded ``(predictions (B, 4 + nc + nm, A), prototypes (B, nm, H/4, W/4))`` -> per image the ``Results``
     fields ``{"boxes": (n, 6) float32 original pixels, "masks": (n, h0, w0) bool}``, in image order.
 
-    Masks are built one image at a time, so a batch never holds more than one image's original-size masks.
+    With ``settings.drop_empty_masks`` (predict) a detection whose mask is empty at input resolution is dropped,
+    as YOLOv8 predicts; with ``settings.lazy_masks`` (val) ``masks`` is a :class:`PendingMasks` that builds them
+    in chunks when they are scored.
     """
     predictions, prototypes = decoded
     found_per_image = detect.suppress(predictions, settings, num_masks=prototypes.shape[1])
     for found, image_prototypes, info, shape in zip(found_per_image, prototypes, letterboxes, original_shapes):
-        found = found.float()
-        masks = torch.cat([masks_from_prototypes(image_prototypes, chunk[:, 6:], chunk[:, :4], input_shape)
-                           for chunk in found.split(MASK_CHUNK)]) if len(found) else \
-            torch.zeros((0, *input_shape), dtype=torch.bool, device=found.device)
-        if settings.drop_empty_masks:  # as YOLOv8 predicts: a detection whose mask is empty is dropped
-            keep = masks.flatten(1).any(dim=1)  # (n, H, W) -> (n, H*W) -> (n,)
-            found, masks = found[keep], masks[keep]
-        masks = torch.cat([masks_from_letterbox(chunk, info, shape) for chunk in masks.split(MASK_CHUNK)]) \
-            if len(masks) else torch.zeros((0, *shape), dtype=torch.bool, device=found.device)
-        yield {"boxes": detect.detections_to_original(found, info, shape), "masks": masks}
+        pending = PendingMasks(image_prototypes, found.float(), info, shape, input_shape)
+        if settings.drop_empty_masks:
+            keep = pending.input_masks().flatten(1).any(dim=1)  # (n, H, W) -> (n, H*W) -> (n,)
+            pending = PendingMasks(image_prototypes, pending.detections[keep], info, shape, input_shape)
+        masks = pending if settings.lazy_masks else pending.build()
+        yield {"boxes": detect.detections_to_original(pending.detections, info, shape), "masks": masks}
 
 
 def ground_truth_masks(batch, index: int, input_shape: tuple[int, int]) -> np.ndarray:
@@ -116,24 +157,25 @@ class SegmentationEvaluator(detect.DetectionEvaluator):
         super().update(batch, index, fields, input_shape)
         gt_masks = ground_truth_masks(batch, index, input_shape)
         gt_areas = torch.from_numpy(gt_masks.reshape(len(gt_masks), -1).sum(1).astype(np.float64))  # (m, h0*w0) -> (m,)
-        masks = fields["masks"]
-        iou, areas = mask_iou_and_areas(masks, torch.from_numpy(gt_masks).to(masks.device), gt_areas, chunk=MASK_CHUNK)
+        gt_masks = torch.from_numpy(gt_masks).to(fields["boxes"].device)
+        ious, areas = [torch.zeros((0, len(gt_masks)), dtype=torch.float64)], [torch.zeros(0, dtype=torch.float64)]
+        for masks in fields["masks"].chunks():
+            iou, area = mask_iou_and_areas(masks, gt_masks, gt_areas)
+            ious.append(iou.cpu())
+            areas.append(area.cpu())
         found = fields["boxes"].cpu().numpy()
-        _, gt_classes = detect.ground_truth(batch, index, input_shape)
-        self.mask_metrics.update(iou.cpu(), areas.cpu(), found[:, 4], found[:, 5], gt_areas, gt_classes,
-                                 image_id=batch.paths[index])
+        self.mask_metrics.update(torch.cat(ious), torch.cat(areas), found[:, 4], found[:, 5], gt_areas,
+                                 self.last_gt_classes, image_id=batch.paths[index])
 
     def finish(self, speed: dict, loss: np.ndarray | None, verbose: bool, plots: bool) -> SegmentationResult:
-        from yolo8.tasks.detect import LOGGER, plot_curves, warn_when_unlabelled
-
         box_summary, mask_summary = self.metrics.compute(), self.mask_metrics.compute()
-        warn_when_unlabelled(box_summary)
+        detect.warn_when_unlabelled(box_summary)
         if self.coco is not None:
             LOGGER.info("COCO JSON (boxes): %s, %s", *self.coco.write(self.save_dir))
         LOGGER.info(format_table(box_summary, mask_summary, verbose))
         if self.save_dir is not None and plots:
-            plot_curves(box_summary, self.names, self.save_dir, self.confusion, prefix="Box")
-            plot_curves(mask_summary, self.names, self.save_dir, None, prefix="Mask")
+            detect.plot_curves(box_summary, self.names, self.save_dir, self.confusion, prefix="Box")
+            detect.plot_curves(mask_summary, self.names, self.save_dir, None, prefix="Mask")
         return SegmentationResult(box_summary, speed, self.confusion.matrix, loss, self.save_dir, self.names,
                                   seg=mask_summary)
 
@@ -147,7 +189,7 @@ class SegmentationEvaluator(detect.DetectionEvaluator):
             label_masks.append(torch.from_numpy(polygons_to_masks(polygons, height, width)))
             label_classes.append(batch.targets[batch.targets[:, 0] == i, 1].long())
             shown = fields["boxes"][:, 4] >= PLOT_CONF
-            pred_masks.append(masks_to_letterbox(fields["masks"][shown], batch.letterbox[i], (height, width)).cpu())
+            pred_masks.append(fields["masks"].input_masks(shown).cpu())
             pred_classes.append(fields["boxes"][shown, 5].long().cpu())
         super().plot_batch(batch, batch_index, predictions,
                            label_images=tint_masks(batch.images, label_masks, label_classes),

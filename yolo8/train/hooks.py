@@ -1,9 +1,11 @@
 """The concerns around the training loop, one hook each: warm-up, close-mosaic, the time budget, evaluation,
 best fitness and early stopping, results.csv, checkpoints and the first batches' pictures.
 
-The loop (:meth:`yolo8.train.trainer.Trainer.train`) calls every hook's ``before_epoch`` / ``before_step`` /
-``after_step`` / ``after_epoch`` in list order; a hook that owns state that a resumed run must get back gives
-it a ``state_dict`` (saved in last.pt) and a ``load_state_dict``. ``after_epoch`` runs on rank 0 only.
+The loop (:meth:`yolo8.train.trainer.Trainer.train`) calls every hook's methods in list order: ``plan_epochs``
+before it decides whether another epoch runs, ``before_epoch`` once it does (after ``on_train_epoch_start``),
+``before_step`` / ``after_step`` around each batch, ``after_epoch`` after the scheduler step and
+``on_train_epoch_end`` (rank 0 only; then ``on_fit_epoch_end``). A hook that owns state a resumed run must get
+back gives it a ``state_dict`` (saved in last.pt under its class name) and a ``load_state_dict``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ PLOTTED_TRAIN_BATCHES = 3
 
 class Hook:
     """One concern of a training run; every method does nothing unless a hook needs it."""
+
+    def plan_epochs(self, trainer, epoch: int) -> None: ...
 
     def before_epoch(self, trainer) -> None: ...
 
@@ -47,8 +51,7 @@ class TimeBudget(Hook):
     def __init__(self, hours: float):
         self.hours = hours
 
-    def before_epoch(self, trainer) -> None:
-        epoch = trainer.epoch
+    def plan_epochs(self, trainer, epoch: int) -> None:
         if epoch == trainer.start_epoch:
             return
         planned = None
@@ -74,7 +77,7 @@ class CloseMosaic(Hook):
 
     def before_epoch(self, trainer) -> None:
         dataset = trainer.train_loader.dataset
-        if trainer.plan_known() and closes_mosaic(trainer.epoch, trainer.epochs, self.close_mosaic) \
+        if trainer.plan_known(trainer.epoch) and closes_mosaic(trainer.epoch, trainer.epochs, self.close_mosaic) \
                 and dataset.mosaic_enabled:
             LOGGER.info("Closing dataloader mosaic")
             dataset.close_mosaic()
@@ -130,25 +133,31 @@ class Evaluation(Hook):
 
 
 class BestFitness(Hook):
-    """Tracks the best fitness (the training loss's negative when nothing was validated) and stops the run
-    after ``patience`` epochs without improvement. Sets ``trainer.improved``, ``trainer.best_fitness`` and
-    ``trainer.stop``."""
+    """Judges the epoch: its fitness (the validation's, else the training loss's negative) against the best so far.
+    Sets ``trainer.improved`` and ``trainer.best_fitness`` (saved in last.pt by the trainer)."""
+
+    def after_epoch(self, trainer) -> None:
+        fitness = trainer.metrics.fitness if trainer.metrics is not None else -float(trainer.loss_items.sum())
+        trainer.improved = trainer.best_fitness is None or fitness >= trainer.best_fitness
+        if trainer.improved:
+            trainer.best_fitness = fitness
+
+
+class EarlyStopping(Hook):
+    """Stops the run after ``patience`` epochs without improvement: sets ``trainer.stop`` and ``trainer.stop_reason``
+    (the loop logs it after the epoch's checkpoints and callbacks). Runs before the checkpoint hook, so last.pt
+    holds this epoch's count and a resumed run carries on counting."""
 
     def __init__(self, patience: int):
         self.patience = patience
         self.patience_left = patience
 
     def after_epoch(self, trainer) -> None:
-        fitness = trainer.metrics.fitness if trainer.metrics is not None else -float(trainer.loss_items.sum())
-        trainer.improved = trainer.best_fitness is None or fitness >= trainer.best_fitness
-        if trainer.improved:
-            trainer.best_fitness, self.patience_left = fitness, self.patience
-        else:
-            self.patience_left -= 1
+        self.patience_left = self.patience if trainer.improved else self.patience_left - 1
         trainer.stop = self.patience_left <= 0
         if trainer.stop:
-            LOGGER.info("Stopping early: no improvement in the last %d epochs (patience=%d); best is %s",
-                        self.patience, self.patience, trainer.weights_dir / "best.pt")
+            trainer.stop_reason = (f"Stopping early: no improvement in the last {self.patience} epochs "
+                                   f"(patience={self.patience}); best is {trainer.weights_dir / 'best.pt'}")
 
     def state_dict(self) -> dict:
         return {"patience_left": self.patience_left}

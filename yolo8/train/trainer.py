@@ -15,11 +15,13 @@ from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
 from yolo8.runtime.backend import TorchBackend
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.tasks import task_of, task_spec
+from yolo8.tasks.common import image_size_setting
 from yolo8.train.ema import ModelEMA, unwrap
 from yolo8.train.hooks import (
     BestFitness,
     Checkpoints,
     CloseMosaic,
+    EarlyStopping,
     Evaluation,
     Hook,
     ResultsCsv,
@@ -84,7 +86,8 @@ class Trainer:
         self.progress_bar = None  # the epoch's tqdm bar (rank 0)
         self.hooks: list[Hook] = []
         self.epoch_learning_rates: list[float] = []  # each parameter group's lr during the last epoch
-        self.improved = self.stop = False  # set after each epoch by the BestFitness hook
+        self.improved = self.stop = False  # set after each epoch by the BestFitness and EarlyStopping hooks
+        self.stop_reason = ""
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -110,12 +113,11 @@ class Trainer:
         # channels-last weights: oneDNN's convolutions train ~20% faster on CPU (yolov8n, 320 px, batch 16)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.epochs = config.epochs
-        self.image_size = config.imgsz if isinstance(config.imgsz, int) else max(config.imgsz)
+        self.image_size = image_size_setting(config.imgsz)
         self.batch_size = max(config.batch // self.dist.world_size, 1)
         self.stride = stride = max(int(self.model.stride.max()), 32)
         self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
                                             config.workers, self.dist.rank)
-        head = unwrap(self.model).head
         self.loss = task.build_loss(unwrap(self.model), config)
         self.validator = None
         if self.dist.is_main:
@@ -131,7 +133,7 @@ class Trainer:
         weight_decay = config.weight_decay * config.batch * self.accumulate / config.nbs
         iterations = math.ceil(len(self.train_loader.dataset) / max(config.batch, config.nbs)) * self.epochs
         self.optimizer_choice = resolve_optimizer(config.optimizer, config.lr0, config.momentum, config.warmup_bias_lr,
-                                                  iterations, head.num_classes)
+                                                  iterations, unwrap(self.model).num_classes)
         self.optimizer = build_optimizer(self.model, self.optimizer_choice, weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda epoch: lr_factor(epoch, self.epochs, config.lrf, config.cos_lr))
@@ -158,7 +160,7 @@ class Trainer:
         hooks += [CloseMosaic(config.close_mosaic), WarmupHook(warmup, config.nbs, config.batch)]
         if config.plots:
             hooks.append(TrainBatchPlots())
-        hooks += [Evaluation(config.val), BestFitness(config.patience)]
+        hooks += [Evaluation(config.val), BestFitness(), EarlyStopping(config.patience)]
         if self.dist.is_main:
             results_log = ResultsLog(self.save_dir / "results.csv", self.task.loss_names, self.task.metric_keys)
             hooks += [ResultsCsv(results_log), Checkpoints(config.save_period)]
@@ -211,10 +213,10 @@ class Trainer:
         return (f"training interrupted in epoch {self.epoch + 1}; {last / 'last.pt'} holds the last completed epoch. "
                 f"Resume with: yolo8 train resume={last / 'last.pt'}")
 
-    def plan_known(self) -> bool:
-        """Whether ``self.epochs`` is the plan: always, except a new time-budget run before its first epoch is
-        timed (a resumed one has its checkpoint's plan)."""
-        return self.config.time is None or self.resume_checkpoint is not None or self.epoch > self.start_epoch
+    def plan_known(self, epoch: int) -> bool:
+        """Whether ``self.epochs`` is the plan before ``epoch``: always, except a new time-budget run before its
+        first epoch is timed (a resumed one has its checkpoint's plan)."""
+        return self.config.time is None or self.resume_checkpoint is not None or epoch > self.start_epoch
 
     def _train(self) -> Path:
         self.callbacks.run("on_pretrain_routine_start", self)
@@ -230,20 +232,23 @@ class Trainer:
             LOGGER.info("Time budget %g h: the number of epochs is planned from the pace of the epochs run",
                         config.time)
         self.clock = TrainingClock(self.train_seconds)
-        self.epoch = self.start_epoch
+        epoch = self.start_epoch
         while True:  # not range(): a time budget changes self.epochs as the run goes
             for hook in hooks:
-                hook.before_epoch(self)
-            if self.plan_known() and self.epoch >= self.epochs:
+                hook.plan_epochs(self, epoch)
+            if self.plan_known(epoch) and epoch >= self.epochs:
                 break
+            self.epoch = epoch
             self.callbacks.run("on_train_epoch_start", self)
+            for hook in hooks:
+                hook.before_epoch(self)
             if self.dist.enabled:
-                loader.sampler.set_epoch(self.epoch)
+                loader.sampler.set_epoch(epoch)
             self.model.train()
             self.loss_items = np.zeros(len(self.task.loss_names))
             progress = self._progress(loader, batches)
             for i, batch in progress:
-                iteration = i + batches * self.epoch
+                iteration = i + batches * epoch
                 for hook in hooks:
                     hook.before_step(self, iteration)
                 images = batch.images.to(self.device, non_blocking=True).float() / 255
@@ -258,7 +263,7 @@ class Trainer:
                     last_step = iteration
                 self.loss_items = (self.loss_items * i + items.cpu().numpy()) / (i + 1)
                 if self.dist.is_main:
-                    progress.set_description(progress_line(self.epoch, self.epochs, self.loss_items, batch, self.device))
+                    progress.set_description(progress_line(epoch, self.epochs, self.loss_items, batch, self.device))
                 for hook in hooks:
                     hook.after_step(self, i, batch)
                 self.callbacks.run("on_train_batch_end", self)
@@ -267,12 +272,14 @@ class Trainer:
             self.callbacks.run("on_train_epoch_end", self)
             self.stop = False
             if self.dist.is_main:
-                for hook in hooks:  # evaluation, best fitness and patience, results.csv, checkpoints
+                for hook in hooks:  # evaluation, best fitness, early stop, results.csv, checkpoints
                     hook.after_epoch(self)
                 self.callbacks.run("on_fit_epoch_end", self)
+                if self.stop:
+                    LOGGER.info(self.stop_reason)
             if self.dist.broadcast_stop(self.stop):
                 break
-            self.epoch += 1
+            epoch += 1
         return self._finish()
 
     def _progress(self, loader, batches: int):

@@ -57,10 +57,11 @@ class Validator:
         self.result = None  # set before ``on_val_end`` runs
 
     def settings(self) -> PostprocessSettings:
-        """Val's postprocess: every class of a box kept (AP needs the whole PR curve), empty masks kept."""
+        """Val's postprocess: every class of a box kept (AP needs the whole PR curve), empty masks kept, masks
+        built in chunks as they are scored."""
         config = self.config
         return PostprocessSettings(config.conf, config.iou, config.classes, config.agnostic_nms, config.max_det,
-                                   multi_label=True)
+                                   multi_label=True, lazy_masks=True)
 
     @torch.no_grad()
     def __call__(self, backend: Backend, verbose: bool = False):
@@ -87,15 +88,16 @@ class Validator:
             inferred = time.perf_counter()
             input_shape = tuple(images.shape[2:])
             plotted = plots and batch_index < PLOTTED_BATCHES
-            shown = []
-            for index, fields in enumerate(self.task.postprocess(decoded, input_shape, batch.letterbox,
-                                                                 batch.original_shapes, settings)):
+            shown, postprocess = [], TimedIterator(self.task.postprocess(decoded, input_shape, batch.letterbox,
+                                                                         batch.original_shapes, settings))
+            for index, fields in enumerate(postprocess):
                 evaluator.update(batch, index, fields, input_shape)
                 if plotted:
                     shown.append(fields)
             if plotted:
                 evaluator.plot_batch(batch, batch_index, shown)
-            seconds += (prepared - started, inferred - prepared, time.perf_counter() - inferred)
+            # postprocess: NMS and boxes / masks back to the original images; scoring them is not counted
+            seconds += (prepared - started, inferred - prepared, postprocess.seconds)
             images_seen += len(batch)
         self._warn_skipped()
         loss = None if loss_sum is None else loss_sum / max(len(self.dataloader), 1)
@@ -110,6 +112,23 @@ class Validator:
             LOGGER.warning("%d unreadable image(s) skipped: %s%s", len(self.skipped), listed, more)
 
 
+class TimedIterator:
+    """Iterates ``iterable`` and adds up the seconds spent producing its items (``seconds``), not consuming them."""
+
+    def __init__(self, iterable):
+        self.iterator, self.seconds = iter(iterable), 0.0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        started = time.perf_counter()
+        try:
+            return next(self.iterator)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def validate_model(model, config: Config, callbacks: Callbacks | None = None, backend: Backend | None = None):
     """`yolo8 val`: score ``model`` on the ``split`` of ``data``; plots and files into runs/<task>/valN.
 
@@ -120,6 +139,7 @@ def validate_model(model, config: Config, callbacks: Callbacks | None = None, ba
     from yolo8.runtime.run_dir import increment_run_dir
 
     task = task_of(model)
+    task.check_augment(bool(config.augment))
     with all_cores():
         if backend is None:
             device = select_device(config.device)
