@@ -78,3 +78,13 @@ def test_backend_decoded_form_per_task(tiny_model_yaml):
     classify = TorchBackend(build_model("yolov8n-cls.yaml", num_classes=5), torch.device("cpu"))
     probabilities = classify(images)
     assert probabilities.shape == (2, 5) and torch.allclose(probabilities.sum(1), torch.ones(2))
+
+
+def test_fuse_drops_the_backend_and_keeps_the_outputs(detector):
+    detector.model.eval()  # BatchNorm running statistics: fused and unfused give the same outputs
+    before = detector(frame(), imgsz=64, conf=0.0, verbose=False)[0]
+    detector.fuse()
+    assert detector._backend is None and detector.model.is_fused
+    after = detector(frame(), imgsz=64, conf=0.0, verbose=False)[0]
+    assert after.boxes.data.shape == before.boxes.data.shape
+    assert torch.allclose(after.boxes.xyxy, before.boxes.xyxy, atol=1e-3)
