@@ -1,7 +1,9 @@
 """Shared fixtures: a tiny, easy detection dataset and a tiny YOLOv8 model that trains in seconds on a CPU."""
 
 import importlib.util
+import ipaddress
 import logging
+import socket
 from pathlib import Path
 
 import cv2
@@ -90,3 +92,46 @@ def recording_thread_count():
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(previous)
+
+
+class NetworkAccessInTests(OSError):
+    """A test (or the code under test) tried to reach the network; yolo8 never opens a connection."""
+
+
+def _is_loopback(host) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def refuse_network():
+    """The whole suite runs with connections and name lookups outside this machine refused (loopback stays open
+    for torch's process groups): a change that phones home fails CI instead of passing where a network exists."""
+    patch = pytest.MonkeyPatch()
+    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def checked(address):
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            raise NetworkAccessInTests(f"network access refused in the test suite: {address!r}")
+
+    def connect(self, address):
+        checked(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        checked(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        checked((host,))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    patch.setattr(socket.socket, "connect", connect)
+    patch.setattr(socket.socket, "connect_ex", connect_ex)
+    patch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    patch.undo()
