@@ -11,9 +11,11 @@ Nothing in it needs code to unpickle, so loading never runs code from the file.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
+import threading
 from pathlib import Path
 
 import torch
@@ -27,19 +29,75 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable, unsafe or not a yolo8 checkpoint."""
 
 
+class DiskFullError(OSError):
+    """A checkpoint could not be written because its disk is full; the previous file is left intact.
+
+    ``errno`` is ``ENOSPC``; ``path`` is the checkpoint that was being written.
+    """
+
+    def __init__(self, path, message: str):
+        super().__init__(message)
+        self.errno = errno.ENOSPC  # set after: str() stays the one-line message
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.args[0]))
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read from ``/proc/self/status`` where the kernel reports it (no side effect).
+    Elsewhere ``os.umask`` can only be read by setting it, so it is set and restored at once, under a lock so
+    concurrent savers in this process never see the temporary value."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """True for the errors a full disk (or an exhausted quota) gives, from Python I/O or from torch's C++ writer."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
+
+
 def save_checkpoint(obj: dict, path) -> Path:
     """Write ``obj`` with ``torch.save`` to a temporary file next to ``path``, then rename it over
-    ``path`` (atomic: a reader sees the old file or the new one, never half of one). Returns the path."""
+    ``path`` (atomic: a reader sees the old file or the new one, never half of one). Returns the path.
+
+    The file gets the permissions of any other file the process creates (``0o666 & ~umask``), not the
+    0600 of a temporary file.
+
+    Raises:
+        DiskFullError: the disk is full; the temporary file is removed and an existing ``path`` is unchanged.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(obj, file)
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp creates 0600
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
+        if isinstance(error, Exception) and _is_disk_full(error):
+            kept = " (the previous file is unchanged)" if path.exists() else ""
+            raise DiskFullError(
+                path, f"cannot save checkpoint '{path}': the disk is full{kept}. Free space on that disk, or write "
+                "the run elsewhere with project=<a folder on another disk>") from None
         raise
     return path
 

@@ -7,6 +7,11 @@ uint8 as OpenCV gives, a PIL image (RGB), a torch tensor (3, H, W) or (B, 3, H, 
 
 Frames are original images: resizing (letterbox) belongs to the predictor, which also needs the
 original for drawing and for mapping boxes back.
+
+A file that cannot be read (a corrupt image, a video OpenCV cannot open or decode) is skipped with a
+warning naming it, and the rest of the source goes on; the end of the iteration says how many were
+skipped. A video that ends before its header's frame count gets a warning with both counts. When
+nothing at all could be read, iteration raises :class:`SourceReadError` (an ``OSError``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -55,10 +61,22 @@ class Frame:
     fps: float = 0.0
 
 
+MAX_SKIP_WARNINGS = 10  # per-file skip warnings before the rest are only counted in the final summary
+
+
+class SourceReadError(OSError):
+    """Nothing could be read from a prediction source: every file in it is unreadable."""
+
+
+class SourceWarning(UserWarning):
+    """A prediction source file was skipped, or a video ended before its header said it would."""
+
+
 class Source:
     """An iterable over the frames of a prediction source; see :func:`load_source`.
 
     ``items`` are file paths (str) or in-memory BGR arrays; ``len()`` is their number (a video counts once).
+    After (or during) an iteration, ``skipped`` lists ``(path, reason)`` of the files that could not be read.
     """
 
     def __init__(self, items: list, vid_stride: int = 1):
@@ -66,23 +84,64 @@ class Source:
             raise ValueError(f"vid_stride={vid_stride} is invalid: use 1 to read every frame, N for every Nth.")
         self.items = items
         self.vid_stride = vid_stride
+        self.skipped: list[tuple[str, str]] = []
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __iter__(self) -> Iterator[Frame]:
+        self.skipped = []
+        yielded = 0
         for index, item in enumerate(self.items):
             if isinstance(item, np.ndarray):
+                yielded += 1
                 yield Frame(f"image{index}.jpg", item, "array", index, len(self.items))
-            elif is_video(item):
-                yield from self._video_frames(item, index)
-            else:
-                yield Frame(item, read_image(item), "image", index, len(self.items))
+                continue
+            if is_video(item):
+                read = 0
+                for frame in self._video_frames(item, index):
+                    read += 1
+                    yield frame
+                yielded += read
+                continue
+            try:
+                image = read_image(item)
+            except OSError as error:  # ImageReadError, or the file vanished or is not readable
+                self._skip(item, getattr(error, "reason", None) or str(error))
+                continue
+            yielded += 1
+            yield Frame(item, image, "image", index, len(self.items))
+        self._finish(yielded)
+
+    def _skip(self, path: str, reason: str) -> None:
+        self.skipped.append((path, reason))
+        if len(self.skipped) <= MAX_SKIP_WARNINGS:
+            more = " (further skips are only counted)" if len(self.skipped) == MAX_SKIP_WARNINGS else ""
+            warnings.warn(f"skipped '{path}': {reason}{more}", SourceWarning, stacklevel=3)
+
+    def _finish(self, yielded: int) -> None:
+        """At the end of an iteration: summarise the skipped files, or fail when nothing was read."""
+        if not self.skipped:
+            return
+        files = sum(not isinstance(item, np.ndarray) for item in self.items)
+        names = ", ".join(Path(path).name for path, _ in self.skipped[:5])
+        names += f", … ({len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
+        if yielded == 0:
+            first_path, first_reason = self.skipped[0]
+            raise SourceReadError(
+                f"nothing could be read from the source: all {len(self.skipped)} file(s) are unreadable "
+                f"({names}); first: '{first_path}': {first_reason}. Check the files (corrupt, truncated or "
+                "an unsupported codec) and re-encode or remove them.")
+        warnings.warn(f"skipped {len(self.skipped)} of {files} source file(s) that could not be read: {names}",
+                      SourceWarning, stacklevel=3)
 
     def _video_frames(self, path: str, index: int) -> Iterator[Frame]:
+        """The kept frames of one video; an unreadable video is skipped and a short one warned about."""
         capture = cv2.VideoCapture(path)
         if not capture.isOpened():
-            raise OSError(f"cannot open video '{path}': OpenCV could not decode it; check the file and its codec.")
+            capture.release()
+            self._skip(path, "OpenCV cannot open this video (corrupt file or unsupported codec)")
+            return
         try:
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
             frames = max(0, -(-total // self.vid_stride))  # ceil: frames 0, s, 2s, ... are kept
@@ -90,16 +149,22 @@ class Source:
             read = 0
             for position in itertools.count():  # until the stream ends; the header's count is only a claim
                 if not capture.grab():
-                    return
+                    break
                 if position % self.vid_stride:
                     continue  # grab() skips a frame without converting it
                 ok, image = capture.retrieve()
                 if not ok or image is None:
-                    return
+                    break
                 read += 1
                 yield Frame(path, image, "video", index, len(self.items), read, frames, fps)
         finally:
             capture.release()
+        if read == 0:
+            self._skip(path, "no frame could be decoded from this video (corrupt file or unsupported codec)")
+        elif read < frames:
+            warnings.warn(f"video '{path}' ended early: read {read} of the {frames} frames its header announces "
+                          "(truncated or damaged file); the rest is missing from the results", SourceWarning,
+                          stacklevel=3)
 
 
 def is_video(path) -> bool:
