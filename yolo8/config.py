@@ -15,7 +15,7 @@ from yolo8.unsupported_settings import UNSUPPORTED_YOLOV8_SETTINGS
 
 
 class ConfigError(ValueError):
-    """A setting was unknown or had a value of the wrong type."""
+    """A setting was unknown, had a value of the wrong type, or a value outside its valid range."""
 
 
 # ---------------------------------------------------------------- value parsers
@@ -62,6 +62,74 @@ def _parse_positive_float(value: Any) -> float:
     if not number > 0:  # also refuses NaN
         raise TypeError("expected a number greater than 0")
     return number
+
+
+class _Range:
+    """A numeric range check: ``low``/``high`` bounds (None: open), each inclusive or not; text for messages."""
+
+    def __init__(self, low: float | None = None, high: float | None = None,
+                 low_inclusive: bool = True, high_inclusive: bool = True):
+        self.low, self.high, self.low_inclusive, self.high_inclusive = low, high, low_inclusive, high_inclusive
+
+    def contains(self, number: float) -> bool:
+        if number != number:  # NaN is in no range
+            return False
+        if self.low is not None and not (number >= self.low if self.low_inclusive else number > self.low):
+            return False
+        return self.high is None or (number <= self.high if self.high_inclusive else number < self.high)
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>=' if self.low_inclusive else '>'} {self.low:g}"
+        if self.low is None:
+            return f"{'<=' if self.high_inclusive else '<'} {self.high:g}"
+        return (f"{'[' if self.low_inclusive else '('}{self.low:g}, {self.high:g}{']' if self.high_inclusive else ')'}")
+
+
+def _ranged(parser: Callable[[Any], Any], valid: _Range) -> Callable[[Any], Any]:
+    """``parser`` followed by a range check; every element is checked when it returns a list."""
+
+    def parse(value: Any) -> Any:
+        parsed = parser(value)
+        for number in parsed if isinstance(parsed, list) else [parsed]:
+            if not valid.contains(number):
+                raise ValueError(f"{number!r} is out of range; valid: {valid}")
+        return parsed
+
+    parse.__name__ = f"ranged_{parser.__name__}"
+    return parse
+
+
+def _int_at_least(low: int) -> Callable[[Any], int]:
+    return _ranged(_parse_int, _Range(low))
+
+
+def _float_in(low: float | None = None, high: float | None = None,
+              low_inclusive: bool = True, high_inclusive: bool = True) -> Callable[[Any], float]:
+    return _ranged(_parse_float, _Range(low, high, low_inclusive, high_inclusive))
+
+
+_PROBABILITY = _float_in(0, 1)
+
+
+def _parse_batch(value: Any) -> int:
+    """Images per batch, >= 1. YOLOv8's -1 (and fractions) pick a batch from GPU memory; yolo8 does not."""
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None and (number == -1 or 0 < number < 1):
+            raise ValueError(f"{value!r} asks for YOLOv8's auto-batch, which yolo8 does not have; "
+                             "give a number of images, e.g. batch=16")
+    return _int_at_least(1)(value)
+
+
+def _parse_save_period(value: Any) -> int:
+    period = _parse_int(value)
+    if period == -1 or period >= 1:
+        return period
+    raise ValueError(f"{period!r} is out of range; valid: -1 (off) or >= 1")
 
 
 def _parse_multi_scale(value: Any) -> float:
@@ -155,17 +223,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("mode", "train", _choice(*MODES), ALL, "train, val, predict or export"),
     Option("model", None, _nullable(_parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
     Option("data", None, _nullable(_parse_str), TV, "dataset YAML; empty means the built-in dataset"),
-    Option("epochs", 100, _parse_int, (T,), "number of epochs to train"),
+    Option("epochs", 100, _int_at_least(1), (T,), "number of epochs to train"),
     Option("time", None, _nullable(_parse_positive_float), (T,),
            "train for this many hours instead of a number of epochs (re-planned after every epoch)"),
-    Option("patience", 100, _parse_int, (T,), "epochs without fitness improvement before stopping early"),
-    Option("batch", 16, _parse_int, TV, "images per batch"),
-    Option("imgsz", 640, _parse_image_size, ALL, "input size: an integer, or [height, width] for predict/export"),
+    Option("patience", 100, _int_at_least(1), (T,), "epochs without fitness improvement before stopping early"),
+    Option("batch", 16, _parse_batch, TV, "images per batch"),
+    Option("imgsz", 640, _ranged(_parse_image_size, _Range(32)), ALL, "input size: an integer, or [height, width] for predict/export"),
     Option("save", True, _parse_bool, (T, P), "save checkpoints (train) or annotated results (predict)"),
-    Option("save_period", -1, _parse_int, (T,), "also save a checkpoint every N epochs (-1: off)"),
+    Option("save_period", -1, _parse_save_period, (T,), "also save a checkpoint every N epochs (-1: off)"),
     Option("cache", False, _parse_cache, TV, "cache decoded images: false or ram"),
     Option("device", None, _nullable(_parse_str), ALL, "cpu, 0, or 0,1 for several GPUs; empty picks CUDA when present"),
-    Option("workers", 8, _parse_int, TV, "data loader worker processes (capped by CPU count)"),
+    Option("workers", 8, _int_at_least(0), TV, "data loader worker processes (capped by CPU count)"),
     Option("project", None, _nullable(_parse_str), ALL, "parent directory of the run directory"),
     Option("name", None, _nullable(_parse_str), ALL, "run directory name (default: the mode, numbered)"),
     Option("exist_ok", False, _parse_bool, ALL, "reuse an existing run directory instead of numbering a new one"),
@@ -177,63 +245,63 @@ OPTIONS: tuple[Option, ...] = (
     Option("single_cls", False, _parse_bool, TV, "treat every class as one"),
     Option("rect", False, _parse_bool, TV, "rectangular batches (always on for val)"),
     Option("cos_lr", False, _parse_bool, (T,), "cosine learning-rate schedule instead of linear"),
-    Option("close_mosaic", 10, _parse_int, (T,), "turn mosaic off for the last N epochs (0: never)"),
+    Option("close_mosaic", 10, _int_at_least(0), (T,), "turn mosaic off for the last N epochs (0: never)"),
     Option("resume", False, _nullable(_parse_any), (T,), "resume from the last checkpoint (true or its path)"),
     Option("amp", True, _parse_bool, (T,), "mixed precision on CUDA"),
     Option("multi_scale", 0.0, _parse_multi_scale, (T,),
            "train each batch at a random size within +/- this fraction of imgsz (a stride multiple); 0: off"),
-    Option("fraction", 1.0, _parse_float, (T,), "fraction of the training set to use"),
-    Option("freeze", None, _nullable(_parse_int_list), (T,), "freeze the first N layers, or a list of layer indices"),
+    Option("fraction", 1.0, _float_in(0, 1, low_inclusive=False), (T,), "fraction of the training set to use"),
+    Option("freeze", None, _nullable(_ranged(_parse_int_list, _Range(0))), (T,), "freeze the first N layers, or a list of layer indices"),
     Option("val", True, _parse_bool, (T,), "validate during training"),
     Option("split", "val", _choice("train", "val", "test"), (V,), "dataset split to validate"),
     Option("save_json", False, _parse_bool, (V,), "write predictions.json in COCO results format"),
-    Option("conf", None, _nullable(_parse_float), (V, P),
+    Option("conf", None, _nullable(_PROBABILITY), (V, P),
            "confidence threshold (empty: the mode's, 0.25 predict, 0.001 val and train's validation)"),
-    Option("iou", 0.7, _parse_float, (V, P), "NMS IoU threshold"),
-    Option("max_det", 300, _parse_int, (V, P), "maximum detections per image"),
+    Option("iou", 0.7, _PROBABILITY, (V, P), "NMS IoU threshold"),
+    Option("max_det", 300, _int_at_least(1), (V, P), "maximum detections per image"),
     Option("augment", False, _parse_bool, (V, P),
            "test-time augmentation: also predict on scaled and mirrored views (detection; 2-3x slower)"),
     Option("half", False, _parse_bool, (V, P, E), "half precision (CUDA)"),
     Option("plots", True, _parse_bool, TV, "save plots"),
     # predict
     Option("source", None, _nullable(_parse_any), (P,), "image, directory, glob, video, or list of these"),
-    Option("vid_stride", 1, _parse_int, (P,), "read every Nth video frame"),
+    Option("vid_stride", 1, _int_at_least(1), (P,), "read every Nth video frame"),
     Option("stream", False, _parse_bool, (P,), "yield results one frame at a time"),
     Option("agnostic_nms", False, _parse_bool, (V, P), "class-agnostic NMS"),
-    Option("classes", None, _nullable(_parse_int_list), (V, P), "keep only these class ids"),
+    Option("classes", None, _nullable(_ranged(_parse_int_list, _Range(0))), (V, P), "keep only these class ids"),
     Option("save_txt", False, _parse_bool, (P,), "save results as YOLO txt labels"),
     Option("save_conf", False, _parse_bool, (P,), "include confidences in saved txt labels"),
     Option("save_crop", False, _parse_bool, (P,), "save a crop of every detection"),
     Option("show_labels", True, _parse_bool, (P,), "draw class names"),
     Option("show_conf", True, _parse_bool, (P,), "draw confidences"),
     Option("show_boxes", True, _parse_bool, (P,), "draw boxes"),
-    Option("line_width", None, _nullable(_parse_int), (P,), "box line width (default: from image size)"),
+    Option("line_width", None, _nullable(_int_at_least(1)), (P,), "box line width (default: from image size)"),
     # hyperparameters
-    Option("lr0", 0.01, _parse_float, (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
-    Option("lrf", 0.01, _parse_float, (T,), "final learning rate as a fraction of lr0"),
-    Option("momentum", 0.937, _parse_float, (T,), "SGD momentum / Adam beta1"),
-    Option("weight_decay", 0.0005, _parse_float, (T,), "weight decay, scaled by batch / nbs"),
-    Option("warmup_epochs", 3.0, _parse_float, (T,), "warmup epochs (fractions allowed)"),
-    Option("warmup_momentum", 0.8, _parse_float, (T,), "initial warmup momentum"),
-    Option("warmup_bias_lr", 0.1, _parse_float, (T,), "initial warmup learning rate of biases"),
-    Option("box", 7.5, _parse_float, (T,), "box loss gain"),
-    Option("cls", 0.5, _parse_float, (T,), "classification loss gain"),
-    Option("dfl", 1.5, _parse_float, (T,), "distribution focal loss gain"),
-    Option("nbs", 64, _parse_int, (T,), "nominal batch size: gradients accumulate up to it"),
-    Option("hsv_h", 0.015, _parse_float, (T,), "hue shift (+/- fraction of the colour circle)"),
-    Option("hsv_s", 0.7, _parse_float, (T,), "HSV saturation augmentation (fraction)"),
-    Option("hsv_v", 0.4, _parse_float, (T,), "HSV value augmentation (fraction)"),
-    Option("degrees", 0.0, _parse_float, (T,), "rotation (+/- degrees)"),
-    Option("translate", 0.1, _parse_float, (T,), "translation (+/- fraction)"),
-    Option("scale", 0.5, _parse_float, (T,), "scale (+/- gain)"),
-    Option("shear", 0.0, _parse_float, (T,), "shear (+/- degrees)"),
-    Option("perspective", 0.0, _parse_float, (T,), "perspective (+/- fraction), range 0-0.001"),
-    Option("flipud", 0.0, _parse_float, (T,), "probability of a vertical flip"),
-    Option("fliplr", 0.5, _parse_float, (T,), "probability of a horizontal flip"),
-    Option("mosaic", 1.0, _parse_float, (T,), "probability of a 4-image mosaic"),
-    Option("mixup", 0.0, _parse_float, (T,), "probability of mixup"),
-    Option("bgr", 0.0, _parse_float, (T,), "probability of swapping the red and blue channels"),
-    Option("copy_paste", 0.0, _parse_float, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
+    Option("lr0", 0.01, _float_in(0, low_inclusive=False), (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
+    Option("lrf", 0.01, _float_in(0, 1, low_inclusive=False), (T,), "final learning rate as a fraction of lr0"),
+    Option("momentum", 0.937, _float_in(0, 1, high_inclusive=False), (T,), "SGD momentum / Adam beta1"),
+    Option("weight_decay", 0.0005, _float_in(0), (T,), "weight decay, scaled by batch / nbs"),
+    Option("warmup_epochs", 3.0, _float_in(0), (T,), "warmup epochs (fractions allowed)"),
+    Option("warmup_momentum", 0.8, _float_in(0, 1, high_inclusive=False), (T,), "initial warmup momentum"),
+    Option("warmup_bias_lr", 0.1, _float_in(0), (T,), "initial warmup learning rate of biases"),
+    Option("box", 7.5, _float_in(0), (T,), "box loss gain"),
+    Option("cls", 0.5, _float_in(0), (T,), "classification loss gain"),
+    Option("dfl", 1.5, _float_in(0), (T,), "distribution focal loss gain"),
+    Option("nbs", 64, _int_at_least(1), (T,), "nominal batch size: gradients accumulate up to it"),
+    Option("hsv_h", 0.015, _PROBABILITY, (T,), "hue shift (+/- fraction of the colour circle)"),
+    Option("hsv_s", 0.7, _PROBABILITY, (T,), "HSV saturation augmentation (fraction)"),
+    Option("hsv_v", 0.4, _PROBABILITY, (T,), "HSV value augmentation (fraction)"),
+    Option("degrees", 0.0, _float_in(0), (T,), "rotation (+/- degrees)"),
+    Option("translate", 0.1, _float_in(0, 1, high_inclusive=False), (T,), "translation (+/- fraction)"),
+    Option("scale", 0.5, _float_in(0), (T,), "scale (+/- gain)"),
+    Option("shear", 0.0, _float_in(0), (T,), "shear (+/- degrees)"),
+    Option("perspective", 0.0, _float_in(0), (T,), "perspective (+/- fraction), range 0-0.001"),
+    Option("flipud", 0.0, _PROBABILITY, (T,), "probability of a vertical flip"),
+    Option("fliplr", 0.5, _PROBABILITY, (T,), "probability of a horizontal flip"),
+    Option("mosaic", 1.0, _PROBABILITY, (T,), "probability of a 4-image mosaic"),
+    Option("mixup", 0.0, _PROBABILITY, (T,), "probability of mixup"),
+    Option("bgr", 0.0, _PROBABILITY, (T,), "probability of swapping the red and blue channels"),
+    Option("copy_paste", 0.0, _PROBABILITY, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
     Option("copy_paste_mode", "flip", _choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
 )
 

@@ -36,11 +36,23 @@ def guess_scale(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+class ModelConfigError(ValueError):
+    """A model YAML is unreadable or describes a layer that cannot be built; the message names file and layer."""
+
+
 def _read_yaml(path: Path) -> dict:
-    with open(path, encoding="utf-8") as file:
-        data = yaml_lib.safe_load(file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = yaml_lib.safe_load(file)
+    except yaml_lib.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ModelConfigError(f"{where}: YAML syntax error: {error.problem or error.context}; "
+                               "fix the file (rows look like '- [-1, 1, Conv, [64, 3, 2]]')") from None
+    except (yaml_lib.YAMLError, UnicodeDecodeError) as error:
+        raise ModelConfigError(f"{path}: not readable as YAML ({error}); fix or replace the file") from None
     if not isinstance(data, dict) or "backbone" not in data or "head" not in data:
-        raise ValueError(f"{path}: not a model YAML (needs 'backbone' and 'head' lists of [from, repeats, module, args])")
+        raise ModelConfigError(f"{path}: not a model YAML (needs 'backbone' and 'head' lists of [from, repeats, module, args])")
     return data
 
 
@@ -79,7 +91,7 @@ def resolve_model_yaml(name_or_path) -> dict:
         if not data.get("scale"):
             data["scale"] = next(iter(scales))
         if data["scale"] not in scales:
-            raise ValueError(f"{source}: scale '{data['scale']}' not in scales {list(scales)}")
+            raise ModelConfigError(f"{source}: scale '{data['scale']}' not in scales {list(scales)}")
     data["yaml_file"] = source
     return data
 
@@ -144,26 +156,32 @@ def _segment_args(args: list, ctx: LayerContext) -> tuple[list, int]:
 
 @dataclass(frozen=True)
 class ModuleRule:
-    """A YAML module name's class and the function mapping (YAML args, context) -> (ctor args, copies)."""
+    """A YAML module name's class, the function mapping (YAML args, context) -> (ctor args, copies), how many
+    YAML args it takes (``min_args``..``max_args``) and what they are (``arg_names``, for error messages).
+    Whichever module takes a first arg that is a channel count or ``nc`` says so with ``first_arg``."""
     module: type
     make_args: Callable[[list, LayerContext], tuple[list, int]]
+    min_args: int
+    max_args: int
+    arg_names: str
+    first_arg: str | None = None  # "channels" or "nc": must be a positive integer
 
 
 MODULES: dict[str, ModuleRule] = {
-    "Conv": ModuleRule(Conv, _channel_args),
-    "Bottleneck": ModuleRule(Bottleneck, _channel_args),
-    "C2f": ModuleRule(C2f, _repeated_channel_args),
-    "C3": ModuleRule(C3, _repeated_channel_args),
-    "SPP": ModuleRule(SPP, _channel_args),
-    "SPPF": ModuleRule(SPPF, _channel_args),
-    "SimSPPF": ModuleRule(SimSPPF, _channel_args),
-    "Concat": ModuleRule(Concat, _concat_args),
-    "Upsample": ModuleRule(Upsample, _upsample_args),
-    "nn.Upsample": ModuleRule(Upsample, _upsample_args),
-    "torch.nn.Upsample": ModuleRule(Upsample, _upsample_args),
-    "Detect": ModuleRule(Detect, _detect_args),
-    "Segment": ModuleRule(Segment, _segment_args),
-    "Classify": ModuleRule(Classify, _classify_args),
+    "Conv": ModuleRule(Conv, _channel_args, 1, 7, "[c_out, kernel, stride, padding, groups, dilation, act]", "channels"),
+    "Bottleneck": ModuleRule(Bottleneck, _channel_args, 1, 5, "[c_out, shortcut, groups, kernels, expansion]", "channels"),
+    "C2f": ModuleRule(C2f, _repeated_channel_args, 1, 4, "[c_out, shortcut, groups, expansion]", "channels"),
+    "C3": ModuleRule(C3, _repeated_channel_args, 1, 4, "[c_out, shortcut, groups, expansion]", "channels"),
+    "SPP": ModuleRule(SPP, _channel_args, 1, 2, "[c_out, kernel_sizes]", "channels"),
+    "SPPF": ModuleRule(SPPF, _channel_args, 1, 2, "[c_out, kernel]", "channels"),
+    "SimSPPF": ModuleRule(SimSPPF, _channel_args, 1, 2, "[c_out, kernel]", "channels"),
+    "Concat": ModuleRule(Concat, _concat_args, 0, 1, "[dimension]"),
+    "Upsample": ModuleRule(Upsample, _upsample_args, 0, 3, "[size, scale_factor, mode]"),
+    "nn.Upsample": ModuleRule(Upsample, _upsample_args, 0, 3, "[size, scale_factor, mode]"),
+    "torch.nn.Upsample": ModuleRule(Upsample, _upsample_args, 0, 3, "[size, scale_factor, mode]"),
+    "Detect": ModuleRule(Detect, _detect_args, 1, 1, "[nc]", "nc"),
+    "Segment": ModuleRule(Segment, _segment_args, 1, 3, "[nc, masks, proto_channels]", "nc"),
+    "Classify": ModuleRule(Classify, _classify_args, 1, 6, "[nc, kernel, stride, padding, groups, dropout]", "nc"),
 }
 
 
@@ -192,35 +210,87 @@ def _resolve_arg(value: Any, model_yaml: dict) -> Any:
     return value
 
 
+def _is_count(value: Any) -> bool:
+    """A positive integer (bools excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_nc(model_yaml: dict, source_file: str) -> None:
+    if "nc" not in model_yaml:
+        raise ModelConfigError(f"{source_file}: missing key 'nc' (number of classes); add e.g. 'nc: 80'")
+    if not _is_count(model_yaml["nc"]):
+        raise ModelConfigError(f"{source_file}: 'nc' must be a positive integer (the number of classes), "
+                               f"got {model_yaml['nc']!r}; set e.g. 'nc: 80'")
+
+
+def _check_row(row: Any, index: int, source_file: str) -> tuple[Any, int, str, list, ModuleRule]:
+    """Validate one ``[from, repeats, module, args]`` row before anything is built; returns its parts and rule."""
+    where = f"{source_file}: layer {index}"
+    if not isinstance(row, (list, tuple)) or len(row) != 4:
+        got = f"{len(row)} fields" if isinstance(row, (list, tuple)) else type(row).__name__
+        raise ModelConfigError(f"{where} must be a row of 4 fields [from, repeats, module, args], got {got}: {row!r}; "
+                               "e.g. '- [-1, 1, Conv, [64, 3, 2]]'")
+    source, repeats, name, args = row
+    sources = source if isinstance(source, list) else [source]
+    if not sources or not all(isinstance(s, int) and not isinstance(s, bool) for s in sources):
+        raise ModelConfigError(f"{where}: 'from' must be a layer index or a list of them (-1 = previous), got {source!r}")
+    if not _is_count(repeats):
+        raise ModelConfigError(f"{where}: repeats must be a positive integer, got {repeats!r}; use 1 for a single copy")
+    rule = MODULES.get(name) if isinstance(name, str) else None
+    if rule is None:
+        raise ModelConfigError(f"{where} uses unknown module {name!r}; valid modules: {sorted(MODULES)}")
+    if args is None:
+        args = []
+    if not isinstance(args, list):
+        raise ModelConfigError(f"{where} ({name}): args must be a list {rule.arg_names}, got {args!r}")
+    if not rule.min_args <= len(args) <= rule.max_args:
+        count = f"{rule.min_args}" if rule.min_args == rule.max_args else f"{rule.min_args} to {rule.max_args}"
+        raise ModelConfigError(f"{where} ({name}): takes {count} args {rule.arg_names}, got {len(args)}: {args!r}")
+    return source, repeats, name, args, rule
+
+
 def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, list[LayerSpec]]:
-    """Build every layer of a resolved model YAML. Returns (``model`` ModuleList, specs in order)."""
+    """Build every layer of a resolved model YAML. Returns (``model`` ModuleList, specs in order).
+
+    Raises:
+        ModelConfigError: a key or a row is invalid, or a layer cannot be built; the message names file and layer.
+    """
     source_file = model_yaml.get("yaml_file", "<dict>")
     if "activation" in model_yaml:
-        raise ValueError(f"{source_file}: key 'activation' ({model_yaml['activation']!r}) is not supported; "
-                         "remove it (all Conv blocks use SiLU)")
-    if "nc" not in model_yaml:
-        raise ValueError(f"{source_file}: missing key 'nc' (number of classes); add e.g. 'nc: 80'")
-    depth, width, max_channels = scaling_of(model_yaml)
+        raise ModelConfigError(f"{source_file}: key 'activation' ({model_yaml['activation']!r}) is not supported; "
+                               "remove it (all Conv blocks use SiLU)")
+    _check_nc(model_yaml, source_file)
+    try:
+        depth, width, max_channels = scaling_of(model_yaml)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelConfigError(f"{source_file}: 'scales' rows must be [depth, width, max_channels] numbers ({error}); "
+                               "e.g. 'n: [0.33, 0.25, 1024]'") from None
+    sections = [model_yaml.get(key) for key in ("backbone", "head")]
+    if not all(isinstance(section, list) for section in sections):
+        raise ModelConfigError(f"{source_file}: 'backbone' and 'head' must be lists of [from, repeats, module, args] rows")
+    rows = sections[0] + sections[1]
+    checked = [_check_row(row, index, source_file) for index, row in enumerate(rows)]
     channels = [in_channels]  # channels[i + 1] = output channels of layer i
     modules, specs = [], []
-    rows = list(model_yaml["backbone"]) + list(model_yaml["head"])
-    for index, row in enumerate(rows):
-        if not isinstance(row, (list, tuple)) or len(row) != 4:
-            raise ValueError(f"{source_file}: layer {index} must be [from, repeats, module, args], got {row!r}")
-        source, repeats, name, args = row
-        rule = MODULES.get(name)
-        if rule is None:
-            raise ValueError(f"{source_file}: layer {index} uses unknown module '{name}'; valid modules: {sorted(MODULES)}")
+    for index, (source, repeats, name, args, rule) in enumerate(checked):
         sources = source if isinstance(source, list) else [source]
         absolute = [s + index if s < 0 else s for s in sources]
         if any(not 0 <= s < index for s in absolute) and not (index == 0 and sources == [-1]):
-            raise ValueError(f"{source_file}: layer {index} reads from {source}, which is not an earlier layer")
+            raise ModelConfigError(f"{source_file}: layer {index} reads from {source}, which is not an earlier layer")
         repeats = max(round(repeats * depth), 1) if repeats > 1 else repeats
-        resolved = [_resolve_arg(a, model_yaml) for a in (args or [])]
+        resolved = [_resolve_arg(a, model_yaml) for a in args]
+        if rule.first_arg and not _is_count(resolved[0]):
+            what = "output channels" if rule.first_arg == "channels" else "the number of classes ('nc')"
+            raise ModelConfigError(f"{source_file}: layer {index} ({name}): first arg must be a positive integer, "
+                                   f"{what}, got {args[0]!r}")
         # absolute -1 only occurs for layer 0 and maps to channels[0], the image channels
         context = LayerContext([channels[s + 1] for s in absolute], repeats, width, max_channels)
-        ctor_args, copies = rule.make_args(resolved, context)
-        module = nn.Sequential(*(rule.module(*ctor_args) for _ in range(copies))) if copies > 1 else rule.module(*ctor_args)
+        try:
+            ctor_args, copies = rule.make_args(resolved, context)
+            module = nn.Sequential(*(rule.module(*ctor_args) for _ in range(copies))) if copies > 1 else rule.module(*ctor_args)
+        except (TypeError, ValueError, IndexError, RuntimeError, ZeroDivisionError) as error:
+            raise ModelConfigError(f"{source_file}: layer {index} ({name}, args {args!r}) cannot be built: {error}; "
+                                   f"{name} takes {rule.arg_names}") from None
         out_channels = (module[-1] if copies > 1 else module).out_channels
         modules.append(module)
         specs.append(LayerSpec(index, source, repeats, name, ctor_args, out_channels))
