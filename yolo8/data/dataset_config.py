@@ -128,27 +128,81 @@ def _resolve_split(data: dict, key: str, root: Path, where: str, required: bool)
     return resolved
 
 
+def _read_yaml(yaml_file: Path):
+    """Parsed YAML; a syntax error or undecodable text becomes one DatasetConfigError line."""
+    try:
+        with open(yaml_file, encoding="utf-8-sig") as file:
+            return yaml.safe_load(file)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise DatasetConfigError(
+            f"dataset YAML '{yaml_file}' is not valid YAML at {where}: {problem}. Check the indentation "
+            "and quoting there (values with ':' or '#' need quotes; indent with spaces, not tabs)."
+        ) from None
+    except UnicodeDecodeError:
+        raise DatasetConfigError(
+            f"dataset YAML '{yaml_file}' is not UTF-8 text; save it as UTF-8."
+        ) from None
+
+
+def _yaml_in_directory(directory: Path, source) -> Path:
+    """The dataset YAML inside a directory given as ``data=``.
+
+    data.yaml (or data.yml) when present, else the only *.yaml / *.yml whose top level has both
+    'train' and 'val' keys. Raises DatasetConfigError saying what a detection dataset needs otherwise.
+    """
+    for name in ("data.yaml", "data.yml"):
+        if (directory / name).is_file():
+            return directory / name
+    candidates = []
+    for yaml_file in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            data = yaml.safe_load(yaml_file.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and "train" in data and "val" in data:
+            candidates.append(yaml_file)
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise DatasetConfigError(
+            f"data='{source}' is a directory with several dataset YAMLs "
+            f"({', '.join(file.name for file in candidates)}); pass one of them, e.g. data={candidates[0]}."
+        )
+    raise DatasetConfigError(
+        f"data='{source}' is a directory ({directory}) without a dataset YAML. A detection dataset "
+        "needs a YAML file (e.g. data.yaml in that directory, or pass its path) with 'path' (dataset "
+        "root), 'train' and 'val' (image directories or .txt lists) and 'names' (the class names); "
+        "labels go in labels/ beside images/."
+    )
+
+
 def load_dataset_config(source, required_splits=("train", "val")) -> DatasetConfig:
     """Load a dataset YAML (path) or an already-parsed dict into a DatasetConfig.
 
     Args:
-        source: path of a .yaml file, or a dict with the same keys.
+        source: path of a .yaml file, a directory holding one (see _yaml_in_directory), or a dict
+            with the same keys.
         required_splits: splits that must be present and exist on disk; other splits are
             resolved but not checked.
 
     Raises:
         FileNotFoundError: the YAML file does not exist.
-        DatasetConfigError: a key is missing or invalid, or a required split's path is missing.
+        DatasetConfigError: the YAML is not valid YAML (the message gives line and column), a
+            directory holds no dataset YAML, or a key is missing or invalid, or a required split's path is missing.
     """
     yaml_file = None
     if isinstance(source, dict):
         data = dict(source)
     else:
         yaml_file = Path(source).resolve()
+        if yaml_file.is_dir():
+            yaml_file = _yaml_in_directory(yaml_file, source)
         if not yaml_file.is_file():
             raise FileNotFoundError(f"dataset YAML '{source}' not found (looked at {yaml_file}).")
-        with open(yaml_file, encoding="utf-8") as file:
-            data = yaml.safe_load(file)
+        data = _read_yaml(yaml_file)
         if not isinstance(data, dict):
             raise DatasetConfigError(
                 f"dataset YAML '{yaml_file}' must be a mapping of keys (path, train, val, names), "
@@ -182,11 +236,40 @@ def _images_in_list_file(list_file: Path, root: Path) -> list[str]:
     return files
 
 
+def _walk_files(directory: Path, visited_directories: set[str], seen_files: set[str]) -> list[str]:
+    """Files under directory, following symlinks but entering each real directory only once.
+
+    A symlink loop (``ln -s . images/train/loop``) or two links to one folder would otherwise list
+    the same images again and again (or never finish); a file reached through several paths is
+    listed once, under the first path found. visited_directories and seen_files hold realpaths and
+    are shared across the entries of one split.
+    """
+    files = []
+    for current, subdirs, names in os.walk(directory, followlinks=True):
+        real = os.path.realpath(current)
+        if real in visited_directories:
+            subdirs[:] = []
+            continue
+        visited_directories.add(real)
+        subdirs.sort()  # deterministic: which path of a linked folder is kept does not depend on the OS
+        subdirs[:] = [
+            name for name in subdirs if os.path.realpath(os.path.join(current, name)) not in visited_directories
+        ]
+        for name in sorted(names):
+            file = os.path.join(current, name)
+            real_file = os.path.realpath(file)
+            if real_file not in seen_files:
+                seen_files.add(real_file)
+                files.append(file)
+    return files
+
+
 def image_files_from(entries, root) -> list[str]:
     """All image files named by split entries, sorted.
 
     Args:
-        entries: a path or a list of paths, each a directory (searched recursively), an image
+        entries: a path or a list of paths, each a directory (searched recursively, following
+            symlinks but never the same real directory or file twice), an image
             file, or a .txt file listing image paths (relative lines such as './images/x.jpg'
             resolve against root).
         root: dataset root used for relative entries and relative lines in list files.
@@ -197,11 +280,12 @@ def image_files_from(entries, root) -> list[str]:
     root = Path(root)
     entries = entries if isinstance(entries, (list, tuple)) else [entries]
     files: list[str] = []
+    visited_directories: set[str] = set()
+    seen_files: set[str] = set()
     for entry in entries:
         path = Path(entry) if Path(entry).is_absolute() else root / entry
         if path.is_dir():
-            for directory, _subdirs, names in os.walk(path, followlinks=True):
-                files.extend(os.path.join(directory, name) for name in names)
+            files.extend(_walk_files(path, visited_directories, seen_files))
         elif path.is_file() and path.suffix.lower() == ".txt":
             files.extend(_images_in_list_file(path, root))
         elif path.is_file():

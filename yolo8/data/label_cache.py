@@ -7,6 +7,7 @@ file's path, size and modification time, so touching or editing any file invalid
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from yolo8.data.dataset_config import label_file_for
 from yolo8.data.labels import ImageLabels, ScanResult
 
+LOGGER = logging.getLogger("yolo8")
 CACHE_VERSION = "yolo8-labels-1"
 _ARRAY_KEYS = (
     "version", "key", "image_files", "shapes", "label_counts", "has_segments", "classes", "boxes",
@@ -114,17 +116,25 @@ def _from_arrays(arrays: dict[str, np.ndarray], cache_file: Path) -> ScanResult:
 
 
 def load_scan(cache_file: Path, key: str) -> ScanResult | None:
-    """The cached ScanResult when cache_file exists, loads safely and matches key; else None."""
+    """The cached ScanResult when cache_file exists, loads safely and matches key; else None.
+
+    A cache is disposable: one that is missing or stale returns None silently; one that cannot be
+    read (truncated, garbage, foreign format, inconsistent arrays) logs a one-line warning on the
+    "yolo8" logger and returns None, so the labels are scanned again and the cache rewritten.
+    Never raises.
+    """
+    cache_file = Path(cache_file)
+    if not cache_file.exists():
+        return None
     try:
         with np.load(cache_file, allow_pickle=False) as archive:
             if str(archive["version"]) != CACHE_VERSION or str(archive["key"]) != key:
                 return None
             arrays = {name: archive[name] for name in _ARRAY_KEYS}
-    except (OSError, ValueError, KeyError, EOFError):  # missing, truncated, foreign or old cache
-        return None
-    try:
-        return _from_arrays(arrays, Path(cache_file))
-    except (ValueError, IndexError):
+        return _from_arrays(arrays, cache_file)
+    except Exception as error:  # noqa: BLE001 - zipfile, zlib, numpy and OS errors all mean "unreadable"
+        reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        LOGGER.warning(f"{cache_file}: label cache unreadable ({reason}); rebuilding it")
         return None
 
 

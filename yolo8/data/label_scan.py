@@ -84,7 +84,7 @@ def scan_image(image_file: str, num_classes: int) -> ImageScan:
         reason = f"{label_file}: skipped {image_file}, cannot read the label file ({error})"
         return ImageScan(None, "corrupt", warnings + [reason])
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a leading byte-order mark (Windows editors) is not data
     except UnicodeDecodeError:
         reason = f"{label_file}: skipped {image_file}, the label file is not UTF-8 text"
         return ImageScan(None, "corrupt", warnings + [reason])

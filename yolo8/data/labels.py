@@ -118,7 +118,7 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
     """Parse a YOLO label file's text.
 
     Rows are 'class cx cy w h' (a box) or 'class x1 y1 x2 y2 x3 y3 …' (a polygon of ≥3 points),
-    all coordinates normalised to [0, 1]. When any row is a polygon, every row gets a segment
+    all coordinates normalised to [0, 1]. A leading byte-order mark is ignored. When any row is a polygon, every row gets a segment
     (box rows become their 4 corners) and every box is its polygon's bounding box.
 
     Returns:
@@ -129,6 +129,7 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
         LabelError: a malformed row, a class id outside 0..num_classes-1 or a coordinate outside
             [0, 1]; the message names label_file, the line and the value.
     """
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark decoded as plain UTF-8
     rows, first_line, duplicate_lines = [], {}, []
     for line_number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()

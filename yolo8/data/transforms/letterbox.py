@@ -43,6 +43,8 @@ def letterbox(
     ``auto=False`` pads to exactly ``new_shape`` (training, validation); ``auto=True`` pads only up to
     the next multiple of ``stride`` (prediction). ``scaleup=False`` never enlarges the image.
     Padding is split evenly between the two sides (the extra pixel of an odd split goes right/bottom).
+    Each side is at least 1 px after resizing, so an extremely elongated image (e.g. 10000x50 at 64)
+    gets slightly different x and y ratios; the returned info is still the exact mapping.
     Returns the letterboxed image and its :class:`LetterboxInfo`.
     """
     height, width = image.shape[:2]
@@ -50,7 +52,9 @@ def letterbox(
     gain = min(target_height / height, target_width / width)
     if not scaleup:
         gain = min(gain, 1.0)
-    new_width, new_height = round(width * gain), round(height * gain)
+    # a very elongated image would round its short side to 0 px (cv2.resize rejects that): keep >= 1 px
+    new_width = min(max(1, round(width * gain)), max(1, target_width))
+    new_height = min(max(1, round(height * gain)), max(1, target_height))
     pad_width, pad_height = target_width - new_width, target_height - new_height
     if auto:
         pad_width, pad_height = pad_width % stride, pad_height % stride
