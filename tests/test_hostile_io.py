@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_predictor import RedBoxModel
 from yolo8.checkpoints import native
 from yolo8.checkpoints.native import DiskFullError, current_umask, load_checkpoint, save_checkpoint
 from yolo8.config import Config
 from yolo8.data.sources import SourceReadError, SourceWarning, load_source
 from yolo8.predict.predictor import Predictor
-
-from tests.test_predictor import RedBoxModel
 
 
 def write_image(path, value=120):

@@ -108,3 +108,45 @@ def test_ctrl_c_stops_with_one_line_that_says_how_to_resume(shapes_dataset, tiny
     monkeypatch.setattr(yolo8.api, "run_mode", plain_ctrl_c)
     assert run(["predict", "model=yolov8n.yaml"]) == 130
     assert capsys.readouterr().err == "yolo8: interrupted\n"
+
+
+def test_resume_applies_the_settings_that_may_change_and_refuses_the_others(shapes_dataset, tiny_model_yaml,
+                                                                            tmp_path, caplog):
+    model = YOLO(build_model(tiny_model_yaml))
+    model.train(data=str(shapes_dataset), epochs=2, project=str(tmp_path), name="run", **TRAIN_SETTINGS)
+    last = tmp_path / "run" / "weights" / "last.pt"
+    with pytest.raises(ValueError, match=r"imgsz=96 \(the run trained with imgsz=64\).*model=") as refused:
+        YOLO(last).train(resume=str(last), epochs=3, imgsz=96)
+    assert "only device, workers, batch, epochs" in str(refused.value)
+    with pytest.raises(ValueError, match="already finished all 2 epochs.*epochs=N"):
+        YOLO(last).train(resume=str(last))
+    with caplog.at_level("INFO", logger="yolo8"):
+        YOLO(last).train(resume=str(last), epochs=3, batch=2, workers=0)  # extend a finished run, smaller batch
+    assert "Resumed with changed settings: epochs=3 (was 2), batch=2 (was 4)" in caplog.text
+    rows = read_results(tmp_path / "run")
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
+    state = load_checkpoint(last)
+    assert state["train_state"]["epoch"] == 2 and state["train_args"]["batch"] == 2
+
+
+def test_resuming_a_run_on_own_data_does_not_predict_on_the_samples(shapes_dataset, tiny_model_yaml, tmp_path,
+                                                                    monkeypatch):
+    import yolo8.api
+
+    model = YOLO(build_model(tiny_model_yaml))
+    stop = {"after": 1}
+
+    def interrupt(trainer):
+        if trainer.epoch + 1 == stop["after"]:
+            raise KeyboardInterrupt
+
+    model.add_callback("on_fit_epoch_end", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        model.train(data=str(shapes_dataset), epochs=2, project=str(tmp_path), name="run", **TRAIN_SETTINGS)
+    last = tmp_path / "run" / "weights" / "last.pt"
+    predicted = []
+    monkeypatch.setattr(yolo8.api.YOLO, "predict", lambda self, *args, **kwargs: predicted.append(kwargs))
+    from yolo8.config import Config
+
+    yolo8.api.run_mode(Config({"resume": str(last)}, mode="train"))
+    assert predicted == []

@@ -142,7 +142,7 @@ def run_mode(config: Config) -> None:
     if config.mode == "train":
         model = YOLO(config.model or "yolov8n.yaml")
         model.train(**overrides)
-        if config.data is None and model.trainer.dist.is_main:
+        if config.data is None and not config.resume and model.trainer.dist.is_main:
             # The main job on the built-in dataset ends by showing the trained model at work.
             model.predict(save=True, project=config.project, name="predict")
         return

@@ -56,15 +56,44 @@ def find_resume_checkpoint(resume, runs_dir: Path) -> Path:
     return candidates[-1]
 
 
-def load_resume_checkpoint(path: Path) -> dict:
-    """A last.pt with its training state; explains when it has none or the run had already finished."""
+# Settings a resumed run may change: where and how it runs (a new machine), and for how long (more epochs
+# extend a run, a finished one too). Everything else was fixed when the run started.
+CHANGEABLE_ON_RESUME = ("device", "workers", "batch", "epochs", "patience", "save_period", "plots", "val", "verbose",
+                        "amp", "exist_ok")
+COMMAND_WORDS = ("resume", "mode", "task", "model")  # how the command names the run, not settings of it
+
+
+def resumed_settings(train_args: dict, given: dict, path: Path) -> tuple[dict, dict]:
+    """The settings a resumed run continues with: the checkpoint's ``train_args`` with the changeable ``given``
+    settings applied. Returns (settings, the changes). A setting that cannot change on resume is refused with
+    the reason, rather than dropped in silence."""
+    changes, refused = {}, []
+    for key, value in given.items():
+        if key in COMMAND_WORDS or train_args.get(key) == value:
+            continue
+        if key in CHANGEABLE_ON_RESUME:
+            changes[key] = value
+        else:
+            refused.append(f"{key}={value} (the run trained with {key}={train_args.get(key)})")
+    if refused:
+        raise ValueError(f"resume={path}: {'; '.join(refused)}: only {', '.join(CHANGEABLE_ON_RESUME)} can change "
+                         f"when a run resumes. To train with other settings, start a new run from its weights: "
+                         f"model={path}")
+    return {**train_args, **changes, "resume": str(path)}, changes
+
+
+def load_resume_checkpoint(path: Path, epochs: int | None = None) -> dict:
+    """A last.pt with its training state; explains when it has none or the run had already finished (and
+    ``epochs``, a new total, does not extend it)."""
     checkpoint = load_checkpoint(path)
     state = checkpoint.get("train_state")
     if state is None:
         raise CheckpointError(f"{path} holds no training state (it is a best.pt or an exported model), so it "
                               f"cannot be resumed; start a new run with model={path}.")
-    epochs = state.get("epochs", (checkpoint.get("train_args") or {}).get("epochs"))  # a time budget re-plans it
-    if epochs is not None and state["epoch"] + 1 >= epochs:
-        raise CheckpointError(f"{path}: that run already finished all {epochs} epochs; nothing to resume. "
-                              f"Start a new run with model={path} to train further.")
+    planned = state.get("epochs", (checkpoint.get("train_args") or {}).get("epochs"))  # a time budget re-plans it
+    total = epochs if epochs is not None else planned
+    if total is not None and state["epoch"] + 1 >= total:
+        done = state["epoch"] + 1
+        raise CheckpointError(f"{path}: that run already finished all {done} epochs; nothing to resume. Extend it "
+                              f"with resume={path} epochs=N (N > {done}), or start a new run with model={path}.")
     return checkpoint

@@ -39,7 +39,7 @@ from yolo8.train.optim import (
     warmup_iterations,
 )
 from yolo8.train.results_log import ResultsLog, progress_header, progress_line
-from yolo8.train.resume import find_resume_checkpoint, load_resume_checkpoint, restore_rng_state
+from yolo8.train.resume import find_resume_checkpoint, load_resume_checkpoint, restore_rng_state, resumed_settings
 from yolo8.train.time_budget import TrainingClock
 
 LOGGER = logging.getLogger("yolo8")
@@ -64,18 +64,21 @@ class Trainer:
 
     def __init__(self, config: Config, model: nn.Module | None = None, model_source: str | None = None,
                  callbacks: Callbacks | None = None):
-        if config.data is None:
-            config = config.with_defaults(BUILTIN_DATASET_DEFAULTS)
-        self.config = config
         self.model = model
         self.model_source = model_source or config.model or "yolov8n.yaml"
         self.callbacks = (callbacks or Callbacks()).copy()
         self.resume_checkpoint = None
+        self.resume_changes: dict = {}  # settings a resumed run changed (device, workers, batch, epochs, ...)
         if config.resume:
             path = find_resume_checkpoint(config.resume, Path(config.project or task_spec(config.task).run_dir))
-            self.resume_checkpoint = load_resume_checkpoint(path)
-            self.config = Config({**self.resume_checkpoint["train_args"], "resume": str(path)})
+            self.resume_checkpoint = load_resume_checkpoint(path, epochs=config.overrides.get("epochs"))
+            settings, self.resume_changes = resumed_settings(self.resume_checkpoint["train_args"], config.overrides,
+                                                             path)
+            config = Config(settings)
             self.save_dir = path.parent.parent
+        elif config.data is None:
+            config = config.with_defaults(BUILTIN_DATASET_DEFAULTS)
+        self.config = config
         self.metrics = None
         self.final_metrics = None
         self.best_fitness = None
@@ -177,13 +180,18 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.start_epoch, self.best_fitness = state["epoch"] + 1, state["best_fitness"]
-        self.epochs = state.get("epochs", self.epochs)  # a time budget may have re-planned it
+        if "epochs" not in self.resume_changes:
+            self.epochs = state.get("epochs", self.epochs)  # a time budget may have re-planned it
         self.train_seconds = state.get("train_seconds", 0.0)
         hook_states = state.get("hooks", {})  # by hook class name; older checkpoints have none
         for hook in self.hooks:
             hook.load_state_dict(hook_states.get(type(hook).__name__, {}))
         restore_rng_state(state["rng"])
         LOGGER.info("Resuming %s from epoch %d to %d", self.save_dir, self.start_epoch + 1, self.epochs)
+        if self.resume_changes:
+            train_args = checkpoint["train_args"]
+            LOGGER.info("Resumed with changed settings: %s", ", ".join(
+                f"{key}={value} (was {train_args.get(key)})" for key, value in self.resume_changes.items()))
 
     # ------------------------------------------------------------------ the loop
     def train(self) -> Path:
