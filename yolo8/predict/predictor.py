@@ -32,7 +32,7 @@ from yolo8.runtime.backend import Backend, TorchBackend
 from yolo8.runtime.device import select_device
 from yolo8.runtime.run_dir import increment_run_dir
 from yolo8.tasks import PostprocessSettings, task_of
-from yolo8.tasks.common import input_size, network_size
+from yolo8.tasks.common import input_size, network_size, say_if_rounded
 
 
 def predict(model: nn.Module, source=None, config: Config | None = None, batch_size: int = 1):
@@ -78,6 +78,7 @@ class Predictor:
         self.device = self.backend.device
         self.names = dict(self.backend.names)
         self.stride = self.backend.stride
+        say_if_rounded(self.config.imgsz, self.stride)
         self.imgsz = input_size(self.config.imgsz, self.stride)
         self.network_size = network_size(self.config.imgsz, self.stride)
         config = self.config

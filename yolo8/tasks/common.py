@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+LOGGER = logging.getLogger("yolo8")
 PLOTTED_BATCHES = 3  # val_batch{0,1,2}_labels.jpg / _pred.jpg
 
 
@@ -46,9 +48,21 @@ def speed_per_image(seconds: np.ndarray, images: int) -> dict:
     return dict(zip(("preprocess", "inference", "postprocess"), per_image.tolist()))
 
 
-def image_size_setting(imgsz) -> int:
-    """The ``imgsz`` setting (int or [height, width]) as the one size datasets letterbox to: the long side."""
-    return imgsz if isinstance(imgsz, int) else max(imgsz)
+def image_size_setting(imgsz, stride: int = 1) -> int:
+    """The ``imgsz`` setting (int or [height, width]) as the one size datasets letterbox to: the long side,
+    rounded up to a multiple of ``stride``."""
+    size = imgsz if isinstance(imgsz, int) else max(imgsz)
+    return -(-int(size) // stride) * stride
+
+
+def say_if_rounded(imgsz, stride: int) -> None:
+    """Warn (once per call) when ``imgsz`` is not a multiple of the model's largest stride, and what is used."""
+    sizes = [imgsz] if isinstance(imgsz, int) else list(imgsz)
+    rounded = [-(-int(size) // stride) * stride for size in sizes]
+    if rounded != sizes:
+        used = rounded[0] if isinstance(imgsz, int) else rounded
+        LOGGER.warning("imgsz=%s is not a multiple of the model's largest stride %d: using imgsz=%s", imgsz, stride,
+                       used)
 
 
 def input_size(imgsz, stride: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.letterbox import LetterboxInfo, boxes_from_letterbox, boxes_to_letterbox
 from yolo8.ops.nms import non_max_suppression
-from yolo8.tasks.common import EvaluationData, PostprocessSettings, image_size_setting
+from yolo8.tasks.common import EvaluationData, PostprocessSettings, image_size_setting, say_if_rounded
 
 LOGGER = logging.getLogger("yolo8")
 
@@ -84,8 +84,9 @@ def evaluation_data(config, model) -> EvaluationData:
     if data.num_classes != model.num_classes:
         raise ValueError(f"{data.yaml_file} has {data.num_classes} classes but the model predicts "
                          f"{model.num_classes}; validate on the dataset the model was trained for.")
-    loader = evaluation_loader(data, config, config.split, image_size_setting(config.imgsz), config.batch,
-                               int(model.stride), config.workers)
+    say_if_rounded(config.imgsz, int(model.stride))
+    loader = evaluation_loader(data, config, config.split, image_size_setting(config.imgsz, int(model.stride)),
+                               config.batch, int(model.stride), config.workers)
     return EvaluationData(loader, data.names, None if config.single_cls else coco_category_ids(data), data.yaml_file)
 
 

@@ -1,0 +1,26 @@
+"""imgsz that is not a multiple of the model's largest stride is rounded up, and said once."""
+
+import logging
+
+import numpy as np
+
+from tests.test_predictor import RedBoxModel
+from yolo8.config import Config
+from yolo8.predict.predictor import Predictor
+from yolo8.tasks.common import image_size_setting
+
+
+def test_predict_says_once_what_it_uses(caplog):
+    with caplog.at_level(logging.WARNING, logger="yolo8"):
+        predictor = Predictor(RedBoxModel(), Config(mode="predict", imgsz=65, verbose=False))
+        predictor(np.zeros((40, 60, 3), np.uint8))
+    assert predictor.imgsz == (96, 96)
+    said = [message for message in caplog.messages if "imgsz=65" in message]
+    assert said == ["imgsz=65 is not a multiple of the model's largest stride 32: using imgsz=96"]
+
+
+def test_a_stride_multiple_is_used_as_it_is(caplog):
+    with caplog.at_level(logging.WARNING, logger="yolo8"):
+        Predictor(RedBoxModel(), Config(mode="predict", imgsz=[320, 640]))
+    assert not caplog.messages
+    assert image_size_setting(640, 32) == 640 and image_size_setting(65, 32) == 96 and image_size_setting([65, 70]) == 70
