@@ -145,6 +145,11 @@ def _read_yaml(yaml_file: Path):
         raise DatasetConfigError(
             f"dataset YAML '{yaml_file}' is not UTF-8 text; save it as UTF-8."
         ) from None
+    except (ValueError, OverflowError, RecursionError) as error:  # e.g. 'date: 2001-02-30' -> datetime's ValueError
+        raise DatasetConfigError(
+            f"dataset YAML '{yaml_file}' has a value PyYAML cannot read ({type(error).__name__}: {error}); "
+            "quote it to make it text."
+        ) from None
 
 
 def _yaml_in_directory(directory: Path, source) -> Path:
@@ -160,7 +165,7 @@ def _yaml_in_directory(directory: Path, source) -> Path:
     for yaml_file in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         try:
             data = yaml.safe_load(yaml_file.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        except (OSError, ValueError, OverflowError, RecursionError, yaml.YAMLError):  # ValueError: bad dates
             continue
         if isinstance(data, dict) and "train" in data and "val" in data:
             candidates.append(yaml_file)

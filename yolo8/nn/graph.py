@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 import yaml as yaml_lib
 from torch import nn
 
@@ -51,6 +52,9 @@ def _read_yaml(path: Path) -> dict:
                                "fix the file (rows look like '- [-1, 1, Conv, [64, 3, 2]]')") from None
     except (yaml_lib.YAMLError, UnicodeDecodeError) as error:
         raise ModelConfigError(f"{path}: not readable as YAML ({error}); fix or replace the file") from None
+    except (ValueError, OverflowError, RecursionError) as error:  # e.g. a bad date: datetime's ValueError
+        raise ModelConfigError(f"{path}: a value PyYAML cannot read ({type(error).__name__}: {error}); "
+                               "quote it or fix it") from None
     if not isinstance(data, dict) or "backbone" not in data or "head" not in data:
         raise ModelConfigError(f"{path}: not a model YAML (needs 'backbone' and 'head' lists of [from, repeats, module, args])")
     return data
@@ -87,7 +91,12 @@ def resolve_model_yaml(name_or_path) -> dict:
             data, source = _read_yaml(found), str(path.name)
         data.setdefault("scale", guess_scale(path.name))
     scales = data.get("scales")
+    if scales is not None and not isinstance(scales, dict):
+        raise ModelConfigError(f"{source}: 'scales' must be a mapping of letter: [depth, width, max_channels], "
+                               f"got {scales!r}; e.g. 'scales: {{n: [0.33, 0.25, 1024]}}'")
     if scales:
+        if not isinstance(data.get("scale") or "", str):
+            raise ModelConfigError(f"{source}: 'scale' must be one of the letters {list(scales)}, got {data['scale']!r}")
         if not data.get("scale"):
             data["scale"] = next(iter(scales))
         if data["scale"] not in scales:
@@ -167,6 +176,7 @@ class ModuleRule:
     first_arg: str | None = None  # "channels" or "nc": must be a positive integer
 
 
+HEADS = (Detect, Segment, Classify)
 MODULES: dict[str, ModuleRule] = {
     "Conv": ModuleRule(Conv, _channel_args, 1, 7, "[c_out, kernel, stride, padding, groups, dilation, act]", "channels"),
     "Bottleneck": ModuleRule(Bottleneck, _channel_args, 1, 5, "[c_out, shortcut, groups, kernels, expansion]", "channels"),
@@ -270,6 +280,9 @@ def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, lis
         raise ModelConfigError(f"{source_file}: 'backbone' and 'head' must be lists of [from, repeats, module, args] rows")
     rows = sections[0] + sections[1]
     checked = [_check_row(row, index, source_file) for index, row in enumerate(rows)]
+    if not checked or checked[-1][4].module not in HEADS:
+        raise ModelConfigError(f"{source_file}: the last layer must be a head ({', '.join(h.__name__ for h in HEADS)}), "
+                               f"got {checked[-1][2] if checked else 'no layers'}")
     channels = [in_channels]  # channels[i + 1] = output channels of layer i
     modules, specs = [], []
     for index, (source, repeats, name, args, rule) in enumerate(checked):
@@ -287,7 +300,9 @@ def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, lis
         context = LayerContext([channels[s + 1] for s in absolute], repeats, width, max_channels)
         try:
             ctor_args, copies = rule.make_args(resolved, context)
-            module = nn.Sequential(*(rule.module(*ctor_args) for _ in range(copies))) if copies > 1 else rule.module(*ctor_args)
+            module = rule.module(*ctor_args)
+            if copies > 1:  # copies in sequence: each after the first reads the previous copy's channels
+                module = nn.Sequential(module, *(rule.module(module.out_channels, *ctor_args[1:]) for _ in range(copies - 1)))
         except (TypeError, ValueError, IndexError, RuntimeError, ZeroDivisionError) as error:
             raise ModelConfigError(f"{source_file}: layer {index} ({name}, args {args!r}) cannot be built: {error}; "
                                    f"{name} takes {rule.arg_names}") from None
@@ -295,4 +310,30 @@ def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, lis
         modules.append(module)
         specs.append(LayerSpec(index, source, repeats, name, ctor_args, out_channels))
         channels.append(out_channels)
+    _dry_run(modules, specs, in_channels, source_file)
     return nn.ModuleList(modules), specs
+
+
+DRY_RUN_SIZE = 256  # the side of YOLOModel's stride probe: a graph that passes here passes there too
+
+
+@torch.no_grad()
+def _dry_run(modules: list[nn.Module], specs: list[LayerSpec], in_channels: int, source_file: str) -> None:
+    """Run a zero image through the layers (eval mode, as the stride probe does) so that a layer that does not fit
+    its inputs (spatial sizes that Concat cannot join, a stride of 0, a bad dimension) raises a ModelConfigError
+    naming the file and the layer instead of a torch traceback from inside the model."""
+    outputs: list = []
+    x = torch.zeros(1, in_channels, DRY_RUN_SIZE, DRY_RUN_SIZE)
+    for spec, module in zip(specs, modules):
+        if spec.source != -1:  # as YOLOModel.forward_raw: negative sources index back from the current layer
+            x = outputs[spec.source] if isinstance(spec.source, int) else [x if s == -1 else outputs[s] for s in spec.source]
+        shapes = [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
+        module.eval()
+        try:
+            x = module(x)
+        except (RuntimeError, IndexError, ValueError, TypeError, ZeroDivisionError) as error:
+            raise ModelConfigError(f"{source_file}: layer {spec.index} ({spec.module_name}, args {spec.args!r}) does not "
+                                   f"fit its inputs {shapes}: {error}") from None
+        finally:
+            module.train()
+        outputs.append(x)
