@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from yolo8.data.imageio import read_image
+from yolo8.data.imageio import ImageReadError, read_image
 from yolo8.data.labels import ImageLabels
 from yolo8.data.transforms.annotations import Annotations
 from yolo8.data.transforms.compose import Augmentation, bgr_to_chw_rgb, colour_and_flips
@@ -20,6 +21,8 @@ from yolo8.data.transforms.letterbox import letterbox, resize_long_side
 from yolo8.data.transforms.mixup import mixup
 from yolo8.data.transforms.mosaic import mosaic4
 from yolo8.ops.letterbox import LetterboxInfo, rect_batch_shapes
+
+LOGGER = logging.getLogger("yolo8")
 
 
 class CopyPasteWithoutPolygonsWarning(UserWarning):
@@ -156,12 +159,39 @@ class YOLODataset(torch.utils.data.Dataset):
         elif index in self._buffer:
             loaded = self._buffer[index]
         else:
-            loaded = self._read_and_resize(index)
+            loaded = self._read_or_substitute(index)
             if self._buffer_size:
                 self._buffer[index] = loaded
                 if len(self._buffer) > self._buffer_size:
                     self._buffer.popitem(last=False)
         return loaded, loaded.annotations
+
+    def _read_or_substitute(self, index: int) -> _LoadedImage:
+        """Read image ``index``; in training, an image that became unreadable after the label scan (replaced,
+        truncated, deleted mid-run) is swapped for the next readable one with one warning naming it, and the run
+        goes on. Evaluation (no augmentation) raises :class:`ImageReadError`: a substitute would skew the metrics."""
+        try:
+            return self._read_and_resize(index)
+        except ImageReadError as error:
+            if not self.augment:
+                raise
+            first_error = error
+        unreadable = getattr(self, "_unreadable", set())
+        self._unreadable = unreadable
+        if index not in unreadable:
+            unreadable.add(index)
+            LOGGER.warning("%s; training on another image in its place this epoch", first_error)
+        for step in range(1, len(self.labels)):
+            other = (index + step) % len(self.labels)
+            if other in unreadable:
+                continue
+            try:
+                return self._read_and_resize(other)
+            except ImageReadError as error:
+                unreadable.add(other)
+                LOGGER.warning("%s; training on another image in its place this epoch", error)
+        raise ImageReadError(self.labels[index].image_file, "no training image can be read any more "
+                             f"({len(unreadable)} of {len(self.labels)} failed since the label scan)")
 
     def _partner_index(self) -> int:
         """A mosaic partner: any image when all are in RAM or while the buffer of recently loaded

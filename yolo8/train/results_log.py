@@ -39,6 +39,7 @@ class ResultsLog:
         self.path = Path(path)
         self.loss_names, self.metric_keys = tuple(loss_names), tuple(metric_keys)
         self.columns = results_columns(self.loss_names, self.metric_keys)
+        self._trimmed = False
         if self.path.exists():  # a resumed run: make its rows line up with today's header once, up front
             self._upgrade_columns()
 
@@ -53,11 +54,25 @@ class ResultsLog:
             metric_values, val_losses = [float("nan")] * len(self.metric_keys), nan_losses
         row = [epoch + 1, seconds, *train_losses, *metric_values, *val_losses, *learning_rates[:3]]
         new_file = not self.path.exists() or epoch == 0
+        if not new_file and not self._trimmed:
+            self._drop_rows_from(epoch + 1)
+        self._trimmed = True
         with open(self.path, "w" if new_file else "a", newline="") as file:
             writer = csv.writer(file)
             if new_file:
                 writer.writerow(self.columns)
             writer.writerow([row[0]] + [f"{float(value):.6g}" for value in row[1:]])
+
+    def _drop_rows_from(self, first_epoch: int) -> None:
+        """Remove rows of epochs ``first_epoch`` and later: a run killed after logging an epoch but before
+        saving its checkpoint repeats that epoch on resume, and its row must not appear twice."""
+        with open(self.path, newline="") as file:
+            rows = list(csv.reader(file))
+        kept = rows[:1] + [row for row in rows[1:] if not (row and row[0].strip().isdigit()
+                                                           and int(row[0]) >= first_epoch)]
+        if len(kept) != len(rows):
+            with open(self.path, "w", newline="") as file:
+                csv.writer(file).writerows(kept)
 
     def _upgrade_columns(self) -> None:
         """Rewrite a results.csv from an older yolo8 (e.g. without ``time``) with today's columns, cells it
