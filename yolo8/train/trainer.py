@@ -15,7 +15,7 @@ from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
 from yolo8.runtime.backend import TorchBackend
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.tasks import task_of, task_spec
-from yolo8.tasks.common import image_size_setting
+from yolo8.tasks.common import image_size_setting, say_if_rounded
 from yolo8.train.ema import ModelEMA, unwrap
 from yolo8.train.hooks import (
     BestFitness,
@@ -116,9 +116,10 @@ class Trainer:
         # channels-last weights: oneDNN's convolutions train ~20% faster on CPU (yolov8n, 320 px, batch 16)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.epochs = config.epochs
-        self.image_size = image_size_setting(config.imgsz)
         self.batch_size = max(config.batch // self.dist.world_size, 1)
         self.stride = stride = max(int(self.model.stride.max()), 32)
+        say_if_rounded(config.imgsz, stride)
+        self.image_size = image_size_setting(config.imgsz, stride)
         self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
                                             config.workers, self.dist.rank)
         self.loss = task.build_loss(unwrap(self.model), config)
