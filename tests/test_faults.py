@@ -12,8 +12,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import yaml
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import string
-from pathlib import Path
 
 import cv2
 import numpy as np
