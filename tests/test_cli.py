@@ -117,3 +117,14 @@ def test_yolov8_defaults():
 def test_console_script_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "yolo8.cli", "version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip()
+
+
+def test_warnings_are_one_line_on_the_command_line():
+    import warnings
+
+    from yolo8.cli import one_line_warning
+    from yolo8.data.sources import SourceWarning
+
+    text = one_line_warning(SourceWarning("skipped 1 of 2 source file(s)"), SourceWarning, "sources.py", 80)
+    assert text == "yolo8: warning: skipped 1 of 2 source file(s) (SourceWarning)\n"
+    assert warnings.formatwarning is not one_line_warning  # only the command line sets it, for its own process

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+import warnings
 from typing import Sequence
 
 from yolo8.config import MODES, Config, ConfigError, format_help
@@ -172,6 +173,7 @@ def run(argv: Sequence[str]) -> int:
     from yolo8.runtime.console import enable_console_logging
 
     enable_console_logging()  # the command line owns its process: its console prints yolo8's messages
+    previous_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         run_mode(config)
     except USER_ERRORS as error:
@@ -180,7 +182,15 @@ def run(argv: Sequence[str]) -> int:
     except KeyboardInterrupt as interrupt:  # Ctrl-C: one line (training says how to resume), not a traceback
         print(f"yolo8: {str(interrupt) or 'interrupted'}", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous_format  # run() is also called in-process (tests, scripts)
     return 0
+
+
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line as one line each, ``yolo8: warning: <message> (<category>)``, without the
+    Python source line the default format adds."""
+    return f"yolo8: warning: {message} ({category.__name__})\n"
 
 
 def main() -> None:
