@@ -110,7 +110,7 @@ def _build(data: dict, tmp_path, name: str = "bad.yaml"):
 
 
 def test_good_yaml_builds(tmp_path):
-    modules, specs = _build(GOOD_YAML, tmp_path, "good.yaml")
+    modules, specs, strides = _build(GOOD_YAML, tmp_path, "good.yaml")
     assert len(modules) == 8 and specs[-1].module_name == "Detect"
 
 

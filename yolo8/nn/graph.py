@@ -259,8 +259,9 @@ def _check_row(row: Any, index: int, source_file: str) -> tuple[Any, int, str, l
     return source, repeats, name, args, rule
 
 
-def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, list[LayerSpec]]:
-    """Build every layer of a resolved model YAML. Returns (``model`` ModuleList, specs in order).
+def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, list[LayerSpec], list[float]]:
+    """Build every layer of a resolved model YAML. Returns (``model`` ModuleList, specs in order, the strides of
+    the head's inputs measured by one dry run).
 
     Raises:
         ModelConfigError: a key or a row is invalid, or a layer cannot be built; the message names file and layer.
@@ -310,30 +311,49 @@ def build_layers(model_yaml: dict, in_channels: int) -> tuple[nn.ModuleList, lis
         modules.append(module)
         specs.append(LayerSpec(index, source, repeats, name, ctor_args, out_channels))
         channels.append(out_channels)
-    _dry_run(modules, specs, in_channels, source_file)
-    return nn.ModuleList(modules), specs
+    strides = _dry_run(modules, specs, in_channels, source_file)
+    return nn.ModuleList(modules), specs, strides
 
 
-DRY_RUN_SIZE = 256  # the side of YOLOModel's stride probe: a graph that passes here passes there too
+DRY_RUN_SIZE = 256  # the side of the zero image every new graph runs once: it checks the graph and gives the strides
+
+
+def run_layers(modules, specs: list[LayerSpec], x, keep: set[int] | None = None, call: Callable | None = None):
+    """Run the layer graph on ``x``; returns the last layer's output.
+
+    Each layer reads the previous output, or the earlier outputs its spec's sources name (negative sources index
+    back from the current layer, as Python lists do). ``keep``: the indices of the outputs later layers read
+    (None: keep all). ``call(spec, module, inputs)`` runs one layer (default: ``module(inputs)``).
+    """
+    outputs: list = []
+    for spec, module in zip(specs, modules):
+        if spec.source != -1:
+            x = outputs[spec.source] if isinstance(spec.source, int) else [x if s == -1 else outputs[s] for s in spec.source]
+        x = module(x) if call is None else call(spec, module, x)
+        outputs.append(x if keep is None or spec.index in keep else None)
+    return x
 
 
 @torch.no_grad()
-def _dry_run(modules: list[nn.Module], specs: list[LayerSpec], in_channels: int, source_file: str) -> None:
-    """Run a zero image through the layers (eval mode, as the stride probe does) so that a layer that does not fit
-    its inputs (spatial sizes that Concat cannot join, a stride of 0, a bad dimension) raises a ModelConfigError
-    naming the file and the layer instead of a torch traceback from inside the model."""
-    outputs: list = []
-    x = torch.zeros(1, in_channels, DRY_RUN_SIZE, DRY_RUN_SIZE)
-    for spec, module in zip(specs, modules):
-        if spec.source != -1:  # as YOLOModel.forward_raw: negative sources index back from the current layer
-            x = outputs[spec.source] if isinstance(spec.source, int) else [x if s == -1 else outputs[s] for s in spec.source]
+def _dry_run(modules: list[nn.Module], specs: list[LayerSpec], in_channels: int, source_file: str) -> list[float]:
+    """Run a zero image through the layers in eval mode, leaving them in train mode. A layer that does not fit its
+    inputs (spatial sizes that Concat cannot join, a stride of 0, a bad dimension) raises a ModelConfigError naming
+    the file and the layer instead of a torch traceback from inside the model. Returns the strides of the last
+    layer's (the head's) inputs, in input pixels."""
+    head_inputs: list = []
+
+    def call(spec: LayerSpec, module: nn.Module, x):
         shapes = [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
+        if spec is specs[-1]:
+            head_inputs.extend(x if isinstance(x, list) else [x])
         module.eval()
         try:
-            x = module(x)
+            return module(x)
         except (RuntimeError, IndexError, ValueError, TypeError, ZeroDivisionError) as error:
             raise ModelConfigError(f"{source_file}: layer {spec.index} ({spec.module_name}, args {spec.args!r}) does not "
                                    f"fit its inputs {shapes}: {error}") from None
         finally:
             module.train()
-        outputs.append(x)
+
+    run_layers(modules, specs, torch.zeros(1, in_channels, DRY_RUN_SIZE, DRY_RUN_SIZE), call=call)
+    return [DRY_RUN_SIZE / tensor.shape[-2] for tensor in head_inputs]

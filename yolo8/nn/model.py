@@ -17,7 +17,7 @@ from torch import nn
 
 from yolo8.nn.blocks import Conv
 from yolo8.nn.decode import decode_classification, decode_detection, decode_segmentation
-from yolo8.nn.graph import LayerSpec, build_layers, resolve_model_yaml
+from yolo8.nn.graph import LayerSpec, build_layers, resolve_model_yaml, run_layers
 from yolo8.nn.heads import Classify, Detect, Segment
 from yolo8.nn.profile import count_flops, count_parameters
 
@@ -30,7 +30,6 @@ DECODE_OF_HEAD = {
     Segment: lambda raw, strides, head: decode_segmentation(raw, strides, head.reg_max, head.num_classes, head.dfl),
     Classify: lambda raw, strides, head: decode_classification(raw),
 }
-STRIDE_PROBE_SIZE = 256  # side of the dry-run input that measures the head's strides
 DETECTION_BN_EPS, DETECTION_BN_MOMENTUM = 1e-3, 0.03
 
 
@@ -45,7 +44,7 @@ class YOLOModel(nn.Module):
         super().__init__()
         self.yaml = model_yaml
         self.channels = channels
-        self.model, self.layers = build_layers(model_yaml, channels)
+        self.model, self.layers, strides = build_layers(model_yaml, channels)
         head = self.model[-1]
         if type(head) not in TASK_OF_HEAD:
             raise ValueError(f"{model_yaml.get('yaml_file', '<dict>')}: the last layer must be one of "
@@ -54,7 +53,7 @@ class YOLOModel(nn.Module):
         # outputs read later by a layer other than the next one (sources are absolute or relative to that layer)
         self.saved_outputs = {s if s >= 0 else spec.index + s for spec in self.layers for s in spec.sources if s != -1}
         self.names = {i: str(i) for i in range(self.num_classes)}
-        self.register_buffer("stride", self._measure_strides(), persistent=False)
+        self.register_buffer("stride", torch.tensor(strides, dtype=torch.float32), persistent=False)
         if isinstance(head, Detect):  # detect and segment heads (Segment is a Detect)
             for module in self.modules():
                 if isinstance(module, nn.BatchNorm2d):
@@ -75,14 +74,7 @@ class YOLOModel(nn.Module):
 
     def forward_raw(self, images: torch.Tensor):
         """Run the layer graph; returns the head's raw output (the training-mode output)."""
-        outputs: list = []
-        x = images
-        for spec, module in zip(self.layers, self.model):
-            if spec.source != -1:  # negative sources index back from the current layer, as Python lists do
-                x = outputs[spec.source] if isinstance(spec.source, int) else [x if s == -1 else outputs[s] for s in spec.source]
-            x = module(x)
-            outputs.append(x if spec.index in self.saved_outputs else None)
-        return x
+        return run_layers(self.model, self.layers, images, keep=self.saved_outputs)
 
     def decode(self, raw):
         """Raw head output -> decoded predictions (see the module docstring)."""
@@ -93,20 +85,6 @@ class YOLOModel(nn.Module):
         if self.training:
             return raw
         return self.decode(raw), raw
-
-    @torch.no_grad()
-    def _measure_strides(self) -> torch.Tensor:
-        """Strides of the head's inputs, from a dry run on a zero image (model left in train mode)."""
-        shapes = []
-        hook = self.head.register_forward_pre_hook(
-            lambda module, inputs: shapes.extend(t.shape[-2:] for t in (inputs[0] if isinstance(inputs[0], list) else [inputs[0]])))
-        try:
-            self.eval()
-            self.forward_raw(torch.zeros(1, self.channels, STRIDE_PROBE_SIZE, STRIDE_PROBE_SIZE))
-        finally:
-            hook.remove()
-            self.train()
-        return torch.tensor([STRIDE_PROBE_SIZE / height for height, _ in shapes], dtype=torch.float32)
 
     def fuse(self) -> "YOLOModel":
         """Fold every BatchNorm into its convolution, in place (inference only). Returns self."""
