@@ -11,193 +11,31 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from yolo8.setting_parsers import (
+    PROBABILITY,
+    Range,
+    choice,
+    float_in,
+    int_at_least,
+    nullable,
+    parse_any,
+    parse_batch,
+    parse_bool,
+    parse_cache,
+    parse_image_size,
+    parse_int,
+    parse_int_list,
+    parse_multi_scale,
+    parse_positive_float,
+    parse_save_period,
+    parse_str,
+    ranged,
+)
 from yolo8.unsupported_settings import UNSUPPORTED_YOLOV8_SETTINGS
 
 
 class ConfigError(ValueError):
     """A setting was unknown, had a value of the wrong type, or a value outside its valid range."""
-
-
-# ---------------------------------------------------------------- value parsers
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.lower() in {"true", "1", "yes"}
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise TypeError("expected true or false")
-
-
-def _parse_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError("expected an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise TypeError("expected an integer")
-
-
-def _parse_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError("expected a number")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise TypeError("expected a number")
-
-
-def _parse_positive_float(value: Any) -> float:
-    number = _parse_float(value)
-    if not number > 0:  # also refuses NaN
-        raise TypeError("expected a number greater than 0")
-    return number
-
-
-class _Range:
-    """A numeric range check: ``low``/``high`` bounds (None: open), each inclusive or not; text for messages."""
-
-    def __init__(self, low: float | None = None, high: float | None = None,
-                 low_inclusive: bool = True, high_inclusive: bool = True):
-        self.low, self.high, self.low_inclusive, self.high_inclusive = low, high, low_inclusive, high_inclusive
-
-    def contains(self, number: float) -> bool:
-        if number != number:  # NaN is in no range
-            return False
-        if self.low is not None and not (number >= self.low if self.low_inclusive else number > self.low):
-            return False
-        return self.high is None or (number <= self.high if self.high_inclusive else number < self.high)
-
-    def __str__(self) -> str:
-        if self.high is None:
-            return f"{'>=' if self.low_inclusive else '>'} {self.low:g}"
-        if self.low is None:
-            return f"{'<=' if self.high_inclusive else '<'} {self.high:g}"
-        return (f"{'[' if self.low_inclusive else '('}{self.low:g}, {self.high:g}{']' if self.high_inclusive else ')'}")
-
-
-def _ranged(parser: Callable[[Any], Any], valid: _Range) -> Callable[[Any], Any]:
-    """``parser`` followed by a range check; every element is checked when it returns a list."""
-
-    def parse(value: Any) -> Any:
-        parsed = parser(value)
-        for number in parsed if isinstance(parsed, list) else [parsed]:
-            if not valid.contains(number):
-                raise ValueError(f"{number!r} is out of range; valid: {valid}")
-        return parsed
-
-    parse.__name__ = f"ranged_{parser.__name__}"
-    return parse
-
-
-def _int_at_least(low: int) -> Callable[[Any], int]:
-    return _ranged(_parse_int, _Range(low))
-
-
-def _float_in(low: float | None = None, high: float | None = None,
-              low_inclusive: bool = True, high_inclusive: bool = True) -> Callable[[Any], float]:
-    return _ranged(_parse_float, _Range(low, high, low_inclusive, high_inclusive))
-
-
-_PROBABILITY = _float_in(0, 1)
-
-
-def _parse_batch(value: Any) -> int:
-    """Images per batch, >= 1. YOLOv8's -1 (and fractions) pick a batch from GPU memory; yolo8 does not."""
-    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-        if number is not None and (number == -1 or 0 < number < 1):
-            raise ValueError(f"{value!r} asks for YOLOv8's auto-batch, which yolo8 does not have; "
-                             "give a number of images, e.g. batch=16")
-    return _int_at_least(1)(value)
-
-
-def _parse_save_period(value: Any) -> int:
-    period = _parse_int(value)
-    if period == -1 or period >= 1:
-        return period
-    raise ValueError(f"{period!r} is out of range; valid: -1 (off) or >= 1")
-
-
-def _parse_multi_scale(value: Any) -> float:
-    """YOLOv8 before 8.3 took a bool (true: sizes within +/-50% of imgsz); later versions the fraction."""
-    if isinstance(value, bool) or (isinstance(value, str) and value.lower() in {"true", "false", "yes", "no"}):
-        return 0.5 if _parse_bool(value) else 0.0
-    fraction = _parse_float(value)
-    if not 0 <= fraction < 1:
-        raise TypeError("expected a fraction of imgsz in [0, 1), e.g. 0.5 for sizes from 0.5 to 1.5 x imgsz")
-    return fraction
-
-
-def _parse_str(value: Any) -> str:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    raise TypeError("expected text")
-
-
-def _parse_int_list(value: Any) -> list[int]:
-    if isinstance(value, str):
-        value = [item for item in value.strip("[]() ").split(",") if item.strip()]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = [value]
-    if isinstance(value, (list, tuple)):
-        return [_parse_int(item.strip() if isinstance(item, str) else item) for item in value]
-    raise TypeError("expected an integer or a comma-separated list of integers")
-
-
-def _parse_image_size(value: Any) -> int | list[int]:
-    sizes = _parse_int_list(value)
-    if len(sizes) == 1:
-        return sizes[0]
-    if len(sizes) == 2:
-        return sizes
-    raise TypeError("expected one integer or [height, width]")
-
-
-def _parse_cache(value: Any) -> bool | str:
-    if isinstance(value, str) and value.lower() in {"ram", "disk"}:
-        return value.lower()
-    return "ram" if _parse_bool(value) else False
-
-
-def _parse_any(value: Any) -> Any:
-    return value
-
-
-def _nullable(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def parse(value: Any) -> Any:
-        if value is None or (isinstance(value, str) and value.lower() in {"none", "null", ""}):
-            return None
-        return parser(value)
-
-    parse.__name__ = f"optional_{parser.__name__}"
-    return parse
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        text = _parse_str(value)
-        matched = [c for c in choices if c.lower() == text.lower()]
-        if not matched:
-            raise TypeError(f"expected one of {', '.join(choices)}")
-        return matched[0]
-
-    return parse
 
 
 # ---------------------------------------------------------------- the table
@@ -219,90 +57,90 @@ MODES = ("train", "val", "predict", "export")
 
 OPTIONS: tuple[Option, ...] = (
     # general
-    Option("task", "detect", _parse_str, ALL, "detect, segment or classify (checked against yolo8.tasks.TASKS)"),
-    Option("mode", "train", _choice(*MODES), ALL, "train, val, predict or export"),
-    Option("model", None, _nullable(_parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
-    Option("data", None, _nullable(_parse_str), TV, "dataset YAML; empty means the built-in dataset"),
-    Option("epochs", 100, _int_at_least(1), (T,), "number of epochs to train"),
-    Option("time", None, _nullable(_parse_positive_float), (T,),
+    Option("task", "detect", parse_str, ALL, "detect, segment or classify (checked against yolo8.tasks.TASKS)"),
+    Option("mode", "train", choice(*MODES), ALL, "train, val, predict or export"),
+    Option("model", None, nullable(parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
+    Option("data", None, nullable(parse_str), TV, "dataset YAML; empty means the built-in dataset"),
+    Option("epochs", 100, int_at_least(1), (T,), "number of epochs to train"),
+    Option("time", None, nullable(parse_positive_float), (T,),
            "train for this many hours instead of a number of epochs (re-planned after every epoch)"),
-    Option("patience", 100, _int_at_least(1), (T,), "epochs without fitness improvement before stopping early"),
-    Option("batch", 16, _parse_batch, TV, "images per batch"),
-    Option("imgsz", 640, _ranged(_parse_image_size, _Range(32)), ALL, "input size: an integer, or [height, width] for predict/export"),
-    Option("save", True, _parse_bool, (T, P), "save checkpoints (train) or annotated results (predict)"),
-    Option("save_period", -1, _parse_save_period, (T,), "also save a checkpoint every N epochs (-1: off)"),
-    Option("cache", False, _parse_cache, TV, "cache decoded images: false or ram"),
-    Option("device", None, _nullable(_parse_str), ALL, "cpu, 0, or 0,1 for several GPUs; empty picks CUDA when present"),
-    Option("workers", 8, _int_at_least(0), TV, "data loader worker processes (capped by CPU count)"),
-    Option("project", None, _nullable(_parse_str), ALL, "parent directory of the run directory"),
-    Option("name", None, _nullable(_parse_str), ALL, "run directory name (default: the mode, numbered)"),
-    Option("exist_ok", False, _parse_bool, ALL, "reuse an existing run directory instead of numbering a new one"),
-    Option("pretrained", True, _nullable(_parse_any), (T,), "start from a checkpoint's weights (true, false or a path)"),
-    Option("optimizer", "auto", _choice("auto", "SGD", "Adam", "AdamW", "RMSProp"), (T,), "optimizer"),
-    Option("verbose", True, _parse_bool, ALL, "print detailed output"),
-    Option("seed", 0, _parse_int, (T,), "random seed"),
-    Option("deterministic", True, _parse_bool, (T,), "use deterministic algorithms"),
-    Option("single_cls", False, _parse_bool, TV, "treat every class as one"),
-    Option("rect", False, _parse_bool, TV, "rectangular batches (always on for val)"),
-    Option("cos_lr", False, _parse_bool, (T,), "cosine learning-rate schedule instead of linear"),
-    Option("close_mosaic", 10, _int_at_least(0), (T,), "turn mosaic off for the last N epochs (0: never)"),
-    Option("resume", False, _nullable(_parse_any), (T,), "resume from the last checkpoint (true or its path)"),
-    Option("amp", True, _parse_bool, (T,), "mixed precision on CUDA"),
-    Option("multi_scale", 0.0, _parse_multi_scale, (T,),
+    Option("patience", 100, int_at_least(1), (T,), "epochs without fitness improvement before stopping early"),
+    Option("batch", 16, parse_batch, TV, "images per batch"),
+    Option("imgsz", 640, ranged(parse_image_size, Range(32)), ALL, "input size: an integer, or [height, width] for predict/export"),
+    Option("save", True, parse_bool, (T, P), "save checkpoints (train) or annotated results (predict)"),
+    Option("save_period", -1, parse_save_period, (T,), "also save a checkpoint every N epochs (-1: off)"),
+    Option("cache", False, parse_cache, TV, "cache decoded images: false or ram"),
+    Option("device", None, nullable(parse_str), ALL, "cpu, 0, or 0,1 for several GPUs; empty picks CUDA when present"),
+    Option("workers", 8, int_at_least(0), TV, "data loader worker processes (capped by CPU count)"),
+    Option("project", None, nullable(parse_str), ALL, "parent directory of the run directory"),
+    Option("name", None, nullable(parse_str), ALL, "run directory name (default: the mode, numbered)"),
+    Option("exist_ok", False, parse_bool, ALL, "reuse an existing run directory instead of numbering a new one"),
+    Option("pretrained", True, nullable(parse_any), (T,), "start from a checkpoint's weights (true, false or a path)"),
+    Option("optimizer", "auto", choice("auto", "SGD", "Adam", "AdamW", "RMSProp"), (T,), "optimizer"),
+    Option("verbose", True, parse_bool, ALL, "print detailed output"),
+    Option("seed", 0, parse_int, (T,), "random seed"),
+    Option("deterministic", True, parse_bool, (T,), "use deterministic algorithms"),
+    Option("single_cls", False, parse_bool, TV, "treat every class as one"),
+    Option("rect", False, parse_bool, TV, "rectangular batches (always on for val)"),
+    Option("cos_lr", False, parse_bool, (T,), "cosine learning-rate schedule instead of linear"),
+    Option("close_mosaic", 10, int_at_least(0), (T,), "turn mosaic off for the last N epochs (0: never)"),
+    Option("resume", False, nullable(parse_any), (T,), "resume from the last checkpoint (true or its path)"),
+    Option("amp", True, parse_bool, (T,), "mixed precision on CUDA"),
+    Option("multi_scale", 0.0, parse_multi_scale, (T,),
            "train each batch at a random size within +/- this fraction of imgsz (a stride multiple); 0: off"),
-    Option("fraction", 1.0, _float_in(0, 1, low_inclusive=False), (T,), "fraction of the training set to use"),
-    Option("freeze", None, _nullable(_ranged(_parse_int_list, _Range(0))), (T,), "freeze the first N layers, or a list of layer indices"),
-    Option("val", True, _parse_bool, (T,), "validate during training"),
-    Option("split", "val", _choice("train", "val", "test"), (V,), "dataset split to validate"),
-    Option("save_json", False, _parse_bool, (V,), "write predictions.json in COCO results format"),
-    Option("conf", None, _nullable(_PROBABILITY), (V, P),
+    Option("fraction", 1.0, float_in(0, 1, low_inclusive=False), (T,), "fraction of the training set to use"),
+    Option("freeze", None, nullable(ranged(parse_int_list, Range(0))), (T,), "freeze the first N layers, or a list of layer indices"),
+    Option("val", True, parse_bool, (T,), "validate during training"),
+    Option("split", "val", choice("train", "val", "test"), (V,), "dataset split to validate"),
+    Option("save_json", False, parse_bool, (V,), "write predictions.json in COCO results format"),
+    Option("conf", None, nullable(PROBABILITY), (V, P),
            "confidence threshold (empty: the mode's, 0.25 predict, 0.001 val and train's validation)"),
-    Option("iou", 0.7, _PROBABILITY, (V, P), "NMS IoU threshold"),
-    Option("max_det", 300, _int_at_least(1), (V, P), "maximum detections per image"),
-    Option("augment", False, _parse_bool, (V, P),
+    Option("iou", 0.7, PROBABILITY, (V, P), "NMS IoU threshold"),
+    Option("max_det", 300, int_at_least(1), (V, P), "maximum detections per image"),
+    Option("augment", False, parse_bool, (V, P),
            "test-time augmentation: also predict on scaled and mirrored views (detection; 2-3x slower)"),
-    Option("half", False, _parse_bool, (V, P, E), "half precision (CUDA)"),
-    Option("plots", True, _parse_bool, TV, "save plots"),
+    Option("half", False, parse_bool, (V, P, E), "half precision (CUDA)"),
+    Option("plots", True, parse_bool, TV, "save plots"),
     # predict
-    Option("source", None, _nullable(_parse_any), (P,), "image, directory, glob, video, or list of these"),
-    Option("vid_stride", 1, _int_at_least(1), (P,), "read every Nth video frame"),
-    Option("stream", False, _parse_bool, (P,), "yield results one frame at a time"),
-    Option("agnostic_nms", False, _parse_bool, (V, P), "class-agnostic NMS"),
-    Option("classes", None, _nullable(_ranged(_parse_int_list, _Range(0))), (V, P), "keep only these class ids"),
-    Option("save_txt", False, _parse_bool, (P,), "save results as YOLO txt labels"),
-    Option("save_conf", False, _parse_bool, (P,), "include confidences in saved txt labels"),
-    Option("save_crop", False, _parse_bool, (P,), "save a crop of every detection"),
-    Option("show_labels", True, _parse_bool, (P,), "draw class names"),
-    Option("show_conf", True, _parse_bool, (P,), "draw confidences"),
-    Option("show_boxes", True, _parse_bool, (P,), "draw boxes"),
-    Option("line_width", None, _nullable(_int_at_least(1)), (P,), "box line width (default: from image size)"),
+    Option("source", None, nullable(parse_any), (P,), "image, directory, glob, video, or list of these"),
+    Option("vid_stride", 1, int_at_least(1), (P,), "read every Nth video frame"),
+    Option("stream", False, parse_bool, (P,), "yield results one frame at a time"),
+    Option("agnostic_nms", False, parse_bool, (V, P), "class-agnostic NMS"),
+    Option("classes", None, nullable(ranged(parse_int_list, Range(0))), (V, P), "keep only these class ids"),
+    Option("save_txt", False, parse_bool, (P,), "save results as YOLO txt labels"),
+    Option("save_conf", False, parse_bool, (P,), "include confidences in saved txt labels"),
+    Option("save_crop", False, parse_bool, (P,), "save a crop of every detection"),
+    Option("show_labels", True, parse_bool, (P,), "draw class names"),
+    Option("show_conf", True, parse_bool, (P,), "draw confidences"),
+    Option("show_boxes", True, parse_bool, (P,), "draw boxes"),
+    Option("line_width", None, nullable(int_at_least(1)), (P,), "box line width (default: from image size)"),
     # hyperparameters
-    Option("lr0", 0.01, _float_in(0, low_inclusive=False), (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
-    Option("lrf", 0.01, _float_in(0, 1, low_inclusive=False), (T,), "final learning rate as a fraction of lr0"),
-    Option("momentum", 0.937, _float_in(0, 1, high_inclusive=False), (T,), "SGD momentum / Adam beta1"),
-    Option("weight_decay", 0.0005, _float_in(0), (T,), "weight decay, scaled by batch / nbs"),
-    Option("warmup_epochs", 3.0, _float_in(0), (T,), "warmup epochs (fractions allowed)"),
-    Option("warmup_momentum", 0.8, _float_in(0, 1, high_inclusive=False), (T,), "initial warmup momentum"),
-    Option("warmup_bias_lr", 0.1, _float_in(0), (T,), "initial warmup learning rate of biases"),
-    Option("box", 7.5, _float_in(0), (T,), "box loss gain"),
-    Option("cls", 0.5, _float_in(0), (T,), "classification loss gain"),
-    Option("dfl", 1.5, _float_in(0), (T,), "distribution focal loss gain"),
-    Option("nbs", 64, _int_at_least(1), (T,), "nominal batch size: gradients accumulate up to it"),
-    Option("hsv_h", 0.015, _PROBABILITY, (T,), "hue shift (+/- fraction of the colour circle)"),
-    Option("hsv_s", 0.7, _PROBABILITY, (T,), "HSV saturation augmentation (fraction)"),
-    Option("hsv_v", 0.4, _PROBABILITY, (T,), "HSV value augmentation (fraction)"),
-    Option("degrees", 0.0, _float_in(0), (T,), "rotation (+/- degrees)"),
-    Option("translate", 0.1, _float_in(0, 1, high_inclusive=False), (T,), "translation (+/- fraction)"),
-    Option("scale", 0.5, _float_in(0), (T,), "scale (+/- gain)"),
-    Option("shear", 0.0, _float_in(0), (T,), "shear (+/- degrees)"),
-    Option("perspective", 0.0, _float_in(0), (T,), "perspective (+/- fraction), range 0-0.001"),
-    Option("flipud", 0.0, _PROBABILITY, (T,), "probability of a vertical flip"),
-    Option("fliplr", 0.5, _PROBABILITY, (T,), "probability of a horizontal flip"),
-    Option("mosaic", 1.0, _PROBABILITY, (T,), "probability of a 4-image mosaic"),
-    Option("mixup", 0.0, _PROBABILITY, (T,), "probability of mixup"),
-    Option("bgr", 0.0, _PROBABILITY, (T,), "probability of swapping the red and blue channels"),
-    Option("copy_paste", 0.0, _PROBABILITY, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
-    Option("copy_paste_mode", "flip", _choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
+    Option("lr0", 0.01, float_in(0, low_inclusive=False), (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
+    Option("lrf", 0.01, float_in(0, 1, low_inclusive=False), (T,), "final learning rate as a fraction of lr0"),
+    Option("momentum", 0.937, float_in(0, 1, high_inclusive=False), (T,), "SGD momentum / Adam beta1"),
+    Option("weight_decay", 0.0005, float_in(0), (T,), "weight decay, scaled by batch / nbs"),
+    Option("warmup_epochs", 3.0, float_in(0), (T,), "warmup epochs (fractions allowed)"),
+    Option("warmup_momentum", 0.8, float_in(0, 1, high_inclusive=False), (T,), "initial warmup momentum"),
+    Option("warmup_bias_lr", 0.1, float_in(0), (T,), "initial warmup learning rate of biases"),
+    Option("box", 7.5, float_in(0), (T,), "box loss gain"),
+    Option("cls", 0.5, float_in(0), (T,), "classification loss gain"),
+    Option("dfl", 1.5, float_in(0), (T,), "distribution focal loss gain"),
+    Option("nbs", 64, int_at_least(1), (T,), "nominal batch size: gradients accumulate up to it"),
+    Option("hsv_h", 0.015, PROBABILITY, (T,), "hue shift (+/- fraction of the colour circle)"),
+    Option("hsv_s", 0.7, PROBABILITY, (T,), "HSV saturation augmentation (fraction)"),
+    Option("hsv_v", 0.4, PROBABILITY, (T,), "HSV value augmentation (fraction)"),
+    Option("degrees", 0.0, float_in(0), (T,), "rotation (+/- degrees)"),
+    Option("translate", 0.1, float_in(0, 1, high_inclusive=False), (T,), "translation (+/- fraction)"),
+    Option("scale", 0.5, float_in(0), (T,), "scale (+/- gain)"),
+    Option("shear", 0.0, float_in(0), (T,), "shear (+/- degrees)"),
+    Option("perspective", 0.0, float_in(0), (T,), "perspective (+/- fraction), range 0-0.001"),
+    Option("flipud", 0.0, PROBABILITY, (T,), "probability of a vertical flip"),
+    Option("fliplr", 0.5, PROBABILITY, (T,), "probability of a horizontal flip"),
+    Option("mosaic", 1.0, PROBABILITY, (T,), "probability of a 4-image mosaic"),
+    Option("mixup", 0.0, PROBABILITY, (T,), "probability of mixup"),
+    Option("bgr", 0.0, PROBABILITY, (T,), "probability of swapping the red and blue channels"),
+    Option("copy_paste", 0.0, PROBABILITY, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
+    Option("copy_paste_mode", "flip", choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
