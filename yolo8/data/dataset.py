@@ -118,6 +118,7 @@ class YOLODataset(torch.utils.data.Dataset):
         self._mosaic_enabled = torch.ones(1, dtype=torch.uint8).share_memory_()
         self._buffer_size = min(len(self.labels), batch_size * 8, 1000) if augment else 0
         self._buffer: OrderedDict[int, _LoadedImage] = OrderedDict()
+        self._unreadable: set[int] = set()  # images that failed to read after the label scan (training skips them)
         self._ram: list[_LoadedImage] | None = None
         if cache == "ram":
             with ThreadPoolExecutor(max_workers=4) as pool:
@@ -176,8 +177,7 @@ class YOLODataset(torch.utils.data.Dataset):
             if not self.augment:
                 raise
             first_error = error
-        unreadable = getattr(self, "_unreadable", set())
-        self._unreadable = unreadable
+        unreadable = self._unreadable
         if index not in unreadable:
             unreadable.add(index)
             LOGGER.warning("%s; training on another image in its place this epoch", first_error)
