@@ -140,7 +140,9 @@ def run_mode(config: Config) -> None:
     """Run the mode a command line asked for (see :mod:`yolo8.cli`)."""
     overrides = {key: value for key, value in config.overrides.items() if key not in ("mode", "task", "model")}
     if config.mode == "train":
-        model = YOLO(config.model or "yolov8n.yaml")
+        from yolo8.tasks import task_spec
+
+        model = YOLO(config.model or task_spec(config.task).default_model)
         model.train(**overrides)
         if config.data is None and not config.resume and model.trainer.dist.is_main:
             # The main job on the built-in dataset ends by showing the trained model at work.

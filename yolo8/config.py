@@ -141,6 +141,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("bgr", 0.0, PROBABILITY, (T,), "probability of swapping the red and blue channels"),
     Option("copy_paste", 0.0, PROBABILITY, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
     Option("copy_paste_mode", "flip", choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
+    Option("overlap_mask", True, parse_bool, (T,), "segment: ground-truth masks as one index mask per image (smaller objects drawn over larger) instead of one mask per object"),
+    Option("mask_ratio", 4, int_at_least(1), (T,), "segment: ground-truth masks are rasterised at 1/mask_ratio of the training image size"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

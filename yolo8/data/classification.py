@@ -179,6 +179,11 @@ class ClassificationBatch:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    def to(self, device, non_blocking: bool = False) -> "ClassificationBatch":
+        """The batch with its tensors on ``device`` (images stay uint8)."""
+        return ClassificationBatch(self.images.to(device, non_blocking=non_blocking),
+                                   self.labels.to(device, non_blocking=non_blocking), self.paths, self.skipped)
+
     @property
     def letterbox(self) -> list[None]:
         """Per image, how it maps back to its original: nothing, a centre crop has no inverse (as in predict)."""

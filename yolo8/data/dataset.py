@@ -18,6 +18,7 @@ from yolo8.data.transforms.compose import Augmentation, bgr_to_chw_rgb, colour_a
 from yolo8.data.transforms.copy_paste import copy_paste
 from yolo8.data.transforms.geometric import random_affine
 from yolo8.data.transforms.letterbox import letterbox, resize_long_side
+from yolo8.data.transforms.masks import MaskLayout, overlap_masks, polygon_masks
 from yolo8.data.transforms.mixup import mixup
 from yolo8.data.transforms.mosaic import mosaic4
 from yolo8.ops.letterbox import LetterboxInfo, rect_batch_shapes
@@ -42,6 +43,9 @@ class Sample:
         original_shape: (height, width) of that image as read.
         letterbox: mapping from the original image to ``image`` (see ``boxes_from_letterbox``);
             None for augmented samples, whose random warp has no such inverse.
+        masks: None unless the dataset has a :class:`MaskLayout`; then (h, w) int16 index mask (overlap layout, and
+            the labels above are ordered by decreasing mask area) or (N, h, w) uint8 binary masks (separate layout),
+            h, w = the image's size / ratio.
     """
 
     image: torch.Tensor
@@ -51,6 +55,7 @@ class Sample:
     image_file: str
     original_shape: tuple[int, int]
     letterbox: LetterboxInfo | None
+    masks: np.ndarray | None = None
 
 
 @dataclass
@@ -76,6 +81,8 @@ class YOLODataset(torch.utils.data.Dataset):
         pad: rect padding in strides (YOLOv8: 0.0 for training, 0.5 for validation).
         cache: False, or "ram" (True means "ram") to keep resized images in memory.
         seed: seed of the sampling RNG in this process; DataLoader workers reseed it (see ``reseed``).
+        masks: a :class:`MaskLayout` to rasterise each sample's polygons into ground-truth masks after
+            augmentation (segmentation training), or None.
 
     Mosaic switch: ``close_mosaic()`` writes to a one-byte tensor in shared memory that every worker
     process reads on each item, so it takes effect in persistent workers from the next item they
@@ -94,6 +101,7 @@ class YOLODataset(torch.utils.data.Dataset):
         pad: float,
         cache: str | bool,
         seed: int = 0,
+        masks: MaskLayout | None = None,
     ):
         if not labels:
             raise ValueError("YOLODataset got no images: check the dataset YAML's train/val entries")
@@ -102,6 +110,7 @@ class YOLODataset(torch.utils.data.Dataset):
         if cache not in (False, "ram"):
             raise ValueError(f"cache={cache!r}: expected False or 'ram'")
         self.labels = list(labels)
+        self.mask_layout = masks
         self.image_size = image_size
         self.augment = augment
         self.augmentation = augmentation if augment else Augmentation.none()
@@ -253,6 +262,29 @@ class YOLODataset(torch.utils.data.Dataset):
             image, annotations = colour_and_flips(image, annotations, self._rng, gains)
         height, width = image.shape[:2]
         classes, boxes, segments = annotations.to_normalized(width, height)
+        masks = None
+        if self.mask_layout is not None:
+            masks, order = instance_masks(annotations, height, width, self.mask_layout)
+            classes, boxes, segments = classes[order], boxes[order], [segments[i] for i in order] if segments else []
         return Sample(
-            bgr_to_chw_rgb(image), classes, boxes, segments, label.image_file, loaded.original_shape, letterbox_info
+            bgr_to_chw_rgb(image), classes, boxes, segments, label.image_file, loaded.original_shape, letterbox_info,
+            masks,
         )
+
+
+def instance_masks(annotations: Annotations, height: int, width: int,
+                   layout: MaskLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The ground-truth masks of one (height, width) sample in ``layout``, and the order its labels must take:
+    by decreasing mask area for the overlap layout, unchanged for the separate one. Labels without a polygon
+    (box-only rows) are rasterised as their box."""
+    points, owners = annotations.points, annotations.owners
+    if not annotations.has_segments and len(annotations):
+        x1, y1, x2, y2 = annotations.boxes.T
+        points = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1),
+                           np.stack([x1, y2], 1)], 1).reshape(-1, 2)  # (N, 4 corners, 2) -> (4N, 2)
+        owners = np.repeat(np.arange(len(annotations)), 4)
+    masks = polygon_masks(points, owners, len(annotations), height, width, layout.ratio)
+    if not layout.overlap:
+        return masks, np.arange(len(annotations))
+    index_mask, order = overlap_masks(masks)
+    return index_mask, order

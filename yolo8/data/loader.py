@@ -25,6 +25,8 @@ class Batch:
         paths: B image paths.
         original_shapes: B (height, width) of the source images.
         letterbox: B :class:`LetterboxInfo` (None for augmented samples).
+        masks: None, or the ground-truth masks of a segmentation dataset (see ``YOLODataset(masks=...)``):
+            (B, h, w) int16 index masks (overlap layout) or (M, h, w) uint8 binary masks, one per target row.
     """
 
     images: torch.Tensor
@@ -33,6 +35,7 @@ class Batch:
     paths: list
     original_shapes: list
     letterbox: list
+    masks: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -43,6 +46,7 @@ class Batch:
             self.images.to(device, non_blocking=non_blocking),
             self.targets.to(device, non_blocking=non_blocking),
             self.segments, self.paths, self.original_shapes, self.letterbox,
+            None if self.masks is None else self.masks.to(device, non_blocking=non_blocking),
         )
 
     def pin_memory(self) -> "Batch":
@@ -50,6 +54,7 @@ class Batch:
         return Batch(
             self.images.pin_memory(), self.targets.pin_memory(),
             self.segments, self.paths, self.original_shapes, self.letterbox,
+            None if self.masks is None else self.masks.pin_memory(),
         )
 
 
@@ -77,7 +82,19 @@ def collate(samples: list) -> Batch:
         paths=[sample.image_file for sample in samples],
         original_shapes=[sample.original_shape for sample in samples],
         letterbox=[sample.letterbox for sample in samples],
+        masks=_collate_masks(samples),
     )
+
+
+def _collate_masks(samples: list) -> torch.Tensor | None:
+    """The samples' masks as one tensor: stacked index masks (B, h, w), or per-instance masks concatenated in
+    target order (M, h, w); None when the samples have none."""
+    masks = [sample.masks for sample in samples]
+    if masks[0] is None:
+        return None
+    if masks[0].ndim == 2:
+        return torch.from_numpy(np.stack(masks))
+    return torch.from_numpy(np.concatenate(masks))
 
 
 def seed_worker(worker_id: int) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from yolo8.losses.assigner import TaskAlignedAssigner
+from yolo8.losses.assigner import Assignment, TaskAlignedAssigner
 from yolo8.ops.anchors import bbox_to_dist, dist_to_bbox, make_anchors
 from yolo8.ops.boxes import xywh_to_xyxy
 from yolo8.ops.dfl import anchor_major_bins, expected_distance, flatten_levels
@@ -71,6 +73,22 @@ def targets_to_padded(targets, batch_size: int, image_size):
     return gt_labels, gt_boxes, gt_mask
 
 
+@dataclass
+class DetectionTerms:
+    """The detection loss of one batch before its gains, and what the assignment decided.
+
+    box, cls, dfl: scalar Tensors (unweighted); assignment: the :class:`Assignment` (target boxes in input pixels);
+    batch_size: B; image_size: (height, width) of the input in pixels.
+    """
+
+    box: torch.Tensor
+    cls: torch.Tensor
+    dfl: torch.Tensor
+    assignment: Assignment
+    batch_size: int
+    image_size: tuple[int, int]
+
+
 class DetectionLoss:
     """YOLOv8 detection loss, built from explicit hyperparameters (no model needed).
 
@@ -110,6 +128,12 @@ class DetectionLoss:
             total (scalar Tensor) = (box + cls + dfl) * B, each term times its gain (what to backprop);
             items (Tensor[3], detached) = [box * box_gain, cls * cls_gain, dfl * dfl_gain].
         """
+        terms = self.terms(raw_outputs, targets, image_size)
+        items = torch.stack((terms.box * self.box_gain, terms.cls * self.cls_gain, terms.dfl * self.dfl_gain))
+        return items.sum() * terms.batch_size, items.detach()
+
+    def terms(self, raw_outputs, targets, image_size=None) -> "DetectionTerms":
+        """The three unweighted loss terms and the assignment they came from (arguments as :meth:`__call__`)."""
         self._check_outputs(raw_outputs)
         batch_size = raw_outputs[0].shape[0]
         device = raw_outputs[0].device
@@ -152,9 +176,7 @@ class DetectionLoss:
             dfl_loss = (dfl * weight).sum() / target_scores_sum
         else:
             box_loss = dfl_loss = 0.0 + box_logits.sum() * 0  # keeps the graph connected; 0.0 + turns -0.0 into 0.0
-
-        items = torch.stack((box_loss * self.box_gain, cls_loss * self.cls_gain, dfl_loss * self.dfl_gain))
-        return items.sum() * batch_size, items.detach()
+        return DetectionTerms(box_loss, cls_loss, dfl_loss, assignment, batch_size, tuple(image_size))
 
     def _check_outputs(self, raw_outputs):
         expected_channels = 4 * self.reg_max + self.num_classes

@@ -43,8 +43,14 @@ class TaskSpec:
             ``update(batch, index, fields, input_shape)``, ``plot_batch(batch, batch_index, fields list)`` and
             ``finish(speed, loss, verbose, plots) -> result``.
         evaluation_data: ``(config, backend) -> EvaluationData`` for a stand-alone val run.
-        build_loss: ``(model, config) -> loss`` with ``loss(raw outputs, targets) -> (total, items)``; None when
-            yolo8 cannot train this task yet.
+        build_loss: ``(model, config) -> loss`` with ``loss(raw outputs, batch) -> (total, items)`` (the batch on
+            the model's device); None when yolo8 cannot train this task yet.
+        training_loader: ``(dataset config, config, image size, batch size, stride, workers, rank)`` -> the
+            shuffled, augmented loader of the train split (None when the task does not train).
+        validation_loader: ``(dataset config, config, image size, batch size, stride, workers)`` -> the loader a
+            training run validates on after each epoch (its batches feed the loss too).
+        plot_training_batch: ``(batch, save file, names)``: draws train_batchN.jpg.
+        default_model: the model YAML a train command without ``model=`` builds.
         augment: whether test-time augmentation (``augment=True``) applies to this task's outputs.
     """
 
@@ -57,6 +63,10 @@ class TaskSpec:
     evaluator: Callable
     evaluation_data: Callable
     build_loss: Callable | None = None
+    training_loader: Callable | None = None
+    validation_loader: Callable | None = None
+    plot_training_batch: Callable | None = None
+    default_model: str = "yolov8n.yaml"
     augment: bool = False
 
     @property
@@ -75,15 +85,20 @@ TASKS: dict[str, TaskSpec] = {
     "detect": TaskSpec(
         "detect", Detect, ("box_loss", "cls_loss", "dfl_loss"), BOX_METRICS,
         detect.prepare_image, detect.postprocess, detect.DetectionEvaluator, detect.evaluation_data,
-        build_loss=detect.build_loss, augment=True,
+        build_loss=detect.build_loss, training_loader=detect.training_loader,
+        validation_loader=detect.validation_loader, plot_training_batch=detect.plot_training_batch, augment=True,
     ),
     "segment": TaskSpec(
         "segment", Segment, ("box_loss", "seg_loss", "cls_loss", "dfl_loss"), BOX_METRICS + MASK_METRICS,
         segment.prepare_image, segment.postprocess, segment.SegmentationEvaluator, segment.evaluation_data,
+        build_loss=segment.build_loss, training_loader=segment.training_loader,
+        validation_loader=segment.validation_loader, plot_training_batch=segment.plot_training_batch,
+        default_model="yolov8n-seg.yaml",
     ),
     "classify": TaskSpec(
         "classify", Classify, ("loss",), ("metrics/accuracy_top1", "metrics/accuracy_top5"),
         classify.prepare_image, classify.postprocess, classify.ClassificationEvaluator, classify.evaluation_data,
+        default_model="yolov8n-cls.yaml",
     ),
 }
 

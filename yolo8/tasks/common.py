@@ -77,3 +77,15 @@ def network_size(imgsz, stride: int) -> int | tuple[int, int]:
     Classification treats the two differently (short side + centre crop versus a plain resize)."""
     size = input_size(imgsz, stride)
     return size[0] if isinstance(imgsz, int) else size
+
+
+class BatchLoss:
+    """A loss over tensors, called the way the trainer and validator call every task's loss: ``(raw outputs,
+    batch)``. ``fields`` names the batch attributes the loss takes after the raw outputs, in order (detection:
+    ``("targets",)``; segmentation: ``("targets", "masks")``)."""
+
+    def __init__(self, loss, fields: tuple[str, ...]):
+        self.loss, self.fields = loss, tuple(fields)
+
+    def __call__(self, raw_outputs, batch):
+        return self.loss(raw_outputs, *(getattr(batch, name) for name in self.fields))

@@ -23,7 +23,13 @@ from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.boxes import denormalize_boxes, xywh_to_xyxy
 from yolo8.ops.letterbox import LetterboxInfo, boxes_from_letterbox, boxes_to_letterbox
 from yolo8.ops.nms import non_max_suppression
-from yolo8.tasks.common import EvaluationData, PostprocessSettings, image_size_setting, say_if_rounded
+from yolo8.tasks.common import (
+    BatchLoss,
+    EvaluationData,
+    PostprocessSettings,
+    image_size_setting,
+    say_if_rounded,
+)
 
 LOGGER = logging.getLogger("yolo8")
 
@@ -56,13 +62,36 @@ def postprocess(decoded: torch.Tensor, input_shape: tuple[int, int], letterboxes
         yield {"boxes": detections_to_original(found, info, shape)}
 
 
-def build_loss(model, config):
-    """YOLOv8's detection loss for ``model``'s head, with the gains of the settings."""
+def build_loss(model, config) -> BatchLoss:
+    """YOLOv8's detection loss for ``model``'s head, with the gains of the settings; called ``(raw, batch)``."""
     from yolo8.losses.detection import DetectionLoss
 
     head = model.head
-    return DetectionLoss(head.num_classes, strides=model.stride.tolist(), reg_max=head.reg_max,
-                         box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl)
+    return BatchLoss(DetectionLoss(head.num_classes, strides=model.stride.tolist(), reg_max=head.reg_max,
+                                   box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl), ("targets",))
+
+
+def training_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int, rank: int = -1):
+    """The augmented train-split loader of a detection run."""
+    from yolo8.data.build import training_loader as build_training_loader
+
+    return build_training_loader(data, config, image_size, batch_size, stride, workers, rank)
+
+
+def validation_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int):
+    """The letterboxed val-split loader a detection run validates on after each epoch."""
+    from yolo8.data.build import evaluation_loader
+
+    return evaluation_loader(data, config, "val", image_size, batch_size, stride, workers)
+
+
+def plot_training_batch(batch, save_file: Path, names: dict) -> None:
+    """train_batchN.jpg: the augmented images with their label boxes."""
+    from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+
+    height, width = batch.images.shape[2:]
+    plot_image_batch(batch.images, *targets_to_pixel_boxes(batch.targets.numpy(), height, width), save_file,
+                     paths=batch.paths, names=names)
 
 
 def ground_truth(batch, index: int, input_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

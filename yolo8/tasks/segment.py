@@ -23,7 +23,7 @@ from yolo8.metrics.summary import DetectionSummary
 from yolo8.ops.letterbox import LetterboxInfo
 from yolo8.ops.masks import masks_from_letterbox, masks_from_prototypes
 from yolo8.tasks import detect
-from yolo8.tasks.common import EvaluationData, PostprocessSettings
+from yolo8.tasks.common import BatchLoss, EvaluationData, PostprocessSettings
 
 LOGGER = logging.getLogger("yolo8")
 PLOT_CONF = 0.25  # detections drawn on the val batch images
@@ -105,15 +105,66 @@ def ground_truth_masks(batch, index: int, input_shape: tuple[int, int]) -> np.nd
     return polygons_to_masks(polygons, original_height, original_width)
 
 
+def build_loss(model, config) -> BatchLoss:
+    """YOLOv8's segmentation loss for ``model``'s head (gains and ``overlap_mask`` from the settings); called
+    ``(raw, batch)`` with the batch's targets and ground-truth masks."""
+    from yolo8.losses.segmentation import SegmentationLoss
+
+    head = model.head
+    return BatchLoss(SegmentationLoss(head.num_classes, overlap=bool(config.overlap_mask),
+                                      strides=model.stride.tolist(), reg_max=head.reg_max, box_gain=config.box,
+                                      cls_gain=config.cls, dfl_gain=config.dfl), ("targets", "masks"))
+
+
+def training_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int, rank: int = -1):
+    """The augmented train-split loader with ground-truth masks (``mask_ratio``, ``overlap_mask``)."""
+    from yolo8.data.build import mask_layout_from
+    from yolo8.data.build import training_loader as build_training_loader
+
+    return build_training_loader(data, config, image_size, batch_size, stride, workers, rank,
+                                 masks=mask_layout_from(config))
+
+
+def validation_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int):
+    """The letterboxed val-split loader with ground-truth masks (for the validation loss); box-only labels are
+    refused as in :func:`evaluation_data`."""
+    from yolo8.data.build import evaluation_loader, mask_layout_from
+
+    loader = evaluation_loader(data, config, "val", image_size, batch_size, stride, workers,
+                               masks=mask_layout_from(config))
+    refuse_box_only(loader.dataset.labels, data.yaml_file, "val")
+    return loader
+
+
+def plot_training_batch(batch, save_file: Path, names: dict) -> None:
+    """train_batchN.jpg: the augmented images with their masks tinted in the class colour, and the label boxes."""
+    from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+
+    height, width = batch.images.shape[2:]
+    masks, classes = [], []
+    for index, polygons in enumerate(batch.segments):
+        masks.append(torch.from_numpy(polygons_to_masks([points * np.array([width, height]) for points in polygons],
+                                                        height, width)))
+        classes.append(batch.targets[batch.targets[:, 0] == index, 1].long())
+    plot_image_batch(tint_masks(batch.images, masks, classes),
+                     *targets_to_pixel_boxes(batch.targets.numpy(), height, width), save_file, paths=batch.paths,
+                     names=names)
+
+
+def refuse_box_only(labels: list, source, split: str) -> None:
+    """Segmentation validation needs a polygon for every label: a ValueError naming the first box-only label file."""
+    box_only = [label.image_file for label in labels if len(label.classes) and not len(label.segments)]
+    if box_only:
+        raise ValueError(
+            f"{source}: the '{split}' split has {len(box_only)} image(s) with box-only labels (e.g. "
+            f"{box_only[0]}'s label file); segmentation validation needs polygon rows "
+            "'class x1 y1 x2 y2 x3 y3 ...'. Use a segmentation dataset or validate a detection model.")
+
+
 def evaluation_data(config, model) -> EvaluationData:
     """As for detection, and every labelled image of the split must have polygon labels."""
     data = detect.evaluation_data(config, model)
-    box_only = [label.image_file for label in data.loader.dataset.labels if len(label.classes) and not len(label.segments)]
-    if box_only:
-        raise ValueError(
-            f"{data.source}: the '{config.split}' split has {len(box_only)} image(s) with box-only labels (e.g. "
-            f"{box_only[0]}'s label file); segmentation validation needs polygon rows "
-            "'class x1 y1 x2 y2 x3 y3 ...'. Use a segmentation dataset or validate a detection model.")
+    refuse_box_only(data.loader.dataset.labels, data.source, config.split)
     return data
 
 
@@ -156,7 +207,7 @@ class SegmentationEvaluator(detect.DetectionEvaluator):
                              "segmentation validation needs a polygon per label.")
         super().update(batch, index, fields, input_shape)
         gt_masks = ground_truth_masks(batch, index, input_shape)
-        gt_areas = torch.from_numpy(gt_masks.reshape(len(gt_masks), -1).sum(1).astype(np.float64))  # (m, h0*w0) -> (m,)
+        gt_areas = torch.from_numpy(gt_masks.sum(axis=(1, 2), dtype=np.float64))  # (m, h0, w0) -> (m,)
         gt_masks = torch.from_numpy(gt_masks).to(fields["boxes"].device)
         ious, areas = [torch.zeros((0, len(gt_masks)), dtype=torch.float64)], [torch.zeros(0, dtype=torch.float64)]
         for masks in fields["masks"].chunks():

@@ -113,12 +113,8 @@ class TrainBatchPlots(Hook):
 
     def after_step(self, trainer, index: int, batch) -> None:
         if trainer.dist.is_main and trainer.epoch == trainer.start_epoch and index < PLOTTED_TRAIN_BATCHES:
-            from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
-
-            height, width = batch.images.shape[2:]
-            plot_image_batch(batch.images, *targets_to_pixel_boxes(batch.targets.numpy(), height, width),
-                             trainer.save_dir / f"train_batch{index}.jpg", paths=batch.paths,
-                             names=trainer.names)
+            trainer.task.plot_training_batch(batch.to("cpu"), trainer.save_dir / f"train_batch{index}.jpg",
+                                             trainer.names)
 
 
 class Evaluation(Hook):

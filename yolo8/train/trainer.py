@@ -65,7 +65,7 @@ class Trainer:
     def __init__(self, config: Config, model: nn.Module | None = None, model_source: str | None = None,
                  callbacks: Callbacks | None = None):
         self.model = model
-        self.model_source = model_source or config.model or "yolov8n.yaml"
+        self.model_source = model_source or config.model or task_spec(config.task).default_model
         self.callbacks = (callbacks or Callbacks()).copy()
         self.resume_checkpoint = None
         self.resume_changes: dict = {}  # settings a resumed run changed (device, workers, batch, epochs, ...)
@@ -94,7 +94,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
-        from yolo8.data.build import evaluation_loader, resolve_data, training_loader
+        from yolo8.data.build import resolve_data
         from yolo8.runtime.device import select_device
         from yolo8.runtime.run_dir import increment_run_dir
         from yolo8.train.model_setup import prepare_model
@@ -120,8 +120,8 @@ class Trainer:
         self.stride = stride = max(int(self.model.stride.max()), 32)
         say_if_rounded(config.imgsz, stride)
         self.image_size = image_size_setting(config.imgsz, stride)
-        self.train_loader = training_loader(self.data, config, self.image_size, self.batch_size, stride,
-                                            config.workers, self.dist.rank)
+        self.train_loader = task.training_loader(self.data, config, self.image_size, self.batch_size, stride,
+                                                 config.workers, self.dist.rank)
         self.loss = task.build_loss(unwrap(self.model), config)
         self.validator = None
         if self.dist.is_main:
@@ -129,8 +129,8 @@ class Trainer:
 
             attach_tensorboard(self.callbacks, task.loss_names)
             self.weights_dir.mkdir(parents=True, exist_ok=True)
-            val_loader = evaluation_loader(self.data, config, "val", self.image_size, self.batch_size * 2, stride,
-                                           config.workers)
+            val_loader = task.validation_loader(self.data, config, self.image_size, self.batch_size * 2, stride,
+                                                config.workers)
             self.validator = Validator(task, val_loader, self.data.names, config, self.device, self.save_dir,
                                        loss=self.loss, callbacks=self.callbacks)
         self.accumulate = max(round(config.nbs / config.batch), 1)
@@ -260,12 +260,13 @@ class Trainer:
                 iteration = i + batches * epoch
                 for hook in hooks:
                     hook.before_step(self, iteration)
-                images = batch.images.to(self.device, non_blocking=True).float() / 255
+                batch = batch.to(self.device, non_blocking=True)
+                images = batch.images.float() / 255
                 if config.multi_scale > 0:
                     size = random_training_size(self.image_size, config.multi_scale, self.stride)
                     images = resize_batch(images, size, self.stride)
                 with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
-                    total, items = self.loss(self.model(images), batch.targets.to(self.device))
+                    total, items = self.loss(self.model(images), batch)
                 self.scaler.scale(total * self.dist.world_size).backward()
                 if iteration - last_step >= self.accumulate:
                     self._optimizer_step()

@@ -35,7 +35,7 @@ class Validator:
         config: reads conf, iou, max_det, agnostic_nms, classes, single_cls, plots, save_json.
         device: where the batches go.
         save_dir: where plots and save_json's files go (None: nothing saved).
-        loss: optional ``loss(raw outputs, targets) -> (total, items)`` to report a validation loss (needs a
+        loss: optional ``loss(raw outputs, batch) -> (total, items)`` to report a validation loss (needs a
             backend with ``with_raw``: the trainer's).
         callbacks: ``on_val_start`` / ``on_val_end`` receive this validator.
         category_ids: class index -> COCO category id for save_json (None: index + 1).
@@ -76,12 +76,13 @@ class Validator:
             if len(batch) == 0:
                 continue
             started = time.perf_counter()
-            images = batch.images.to(self.device, non_blocking=True)
+            batch = batch.to(self.device, non_blocking=True)
+            images = batch.images
             images = (images.half() if backend.fp16 else images.float()) / 255
             prepared = time.perf_counter()
             if self.loss is not None:
                 decoded, raw = backend.with_raw(images)
-                items = self.loss(raw, batch.targets.to(self.device))[1].cpu().numpy()
+                items = self.loss(raw, batch)[1].cpu().numpy()
                 loss_sum = items if loss_sum is None else loss_sum + items
             else:
                 decoded = backend(images)
