@@ -25,8 +25,9 @@ def load_benchmark(name: str):
     return module
 
 
-def write_shapes_dataset(root: Path, images: int, size: int = 64, seed: int = 0) -> Path:
-    """Write `images` pictures of filled squares (class 0) and discs (class 1) on noise, in YOLO format.
+def write_shapes_dataset(root: Path, images: int, size: int = 64, seed: int = 0, polygons: bool = False) -> Path:
+    """Write `images` pictures of filled squares (class 0) and discs (class 1) on noise, in YOLO format; with
+    ``polygons`` the label rows are outlines (a square's 4 corners, a disc's 24-gon) instead of boxes.
 
     Train and val are the same images, so a model that learns anything scores above zero. Returns data.yaml.
     """
@@ -46,7 +47,17 @@ def write_shapes_dataset(root: Path, images: int, size: int = 64, seed: int = 0)
                 cv2.rectangle(image, (x, y), (x + side - 1, y + side - 1), colour, -1)
             else:
                 cv2.circle(image, (x + side // 2, y + side // 2), side // 2, colour, -1)
-            rows.append(f"{cls} {(x + side / 2) / size:.6f} {(y + side / 2) / size:.6f} {side / size:.6f} {side / size:.6f}")
+            if polygons:
+                if cls == 0:
+                    outline = np.array([[x, y], [x + side, y], [x + side, y + side], [x, y + side]], np.float64)
+                else:
+                    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+                    outline = np.stack([x + side / 2 + side / 2 * np.cos(angles),
+                                        y + side / 2 + side / 2 * np.sin(angles)], axis=1)
+                rows.append(f"{cls} " + " ".join(f"{v:.6f}" for v in (outline / size).clip(0, 1).ravel()))
+            else:
+                rows.append(f"{cls} {(x + side / 2) / size:.6f} {(y + side / 2) / size:.6f} {side / size:.6f} "
+                            f"{side / size:.6f}")
         for split in ("train", "val"):
             cv2.imwrite(str(root / "images" / split / f"{index:03d}.png"), image)
             (root / "labels" / split / f"{index:03d}.txt").write_text("\n".join(rows) + "\n")
@@ -60,13 +71,29 @@ def shapes_dataset(tmp_path_factory) -> Path:
     return write_shapes_dataset(tmp_path_factory.mktemp("shapes"), images=16)
 
 
-@pytest.fixture
-def tiny_model_yaml() -> dict:
-    config = resolve_model_yaml("yolov8.yaml")
+@pytest.fixture(scope="session")
+def shapes_segment_dataset(tmp_path_factory) -> Path:
+    """The shapes dataset with polygon labels."""
+    return write_shapes_dataset(tmp_path_factory.mktemp("shapes_seg"), images=16, polygons=True)
+
+
+def tiny_yaml(name: str) -> dict:
+    """The model YAML ``name`` at the tiny scale with 2 classes."""
+    config = resolve_model_yaml(name)
     config["scales"] = {"t": TINY_SCALE}
     config["scale"] = "t"
     config["nc"] = 2
     return config
+
+
+@pytest.fixture
+def tiny_model_yaml() -> dict:
+    return tiny_yaml("yolov8.yaml")
+
+
+@pytest.fixture
+def tiny_segment_yaml() -> dict:
+    return tiny_yaml("yolov8-seg.yaml")
 
 
 _LOGGER = logging.getLogger("yolo8")

@@ -123,14 +123,15 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
 
     Returns:
         classes (N,) int64, boxes (N, 4) float32 xywh normalised, segments (list of N (K, 2)
-        float32 arrays, or [] when all rows are boxes), warnings (list of str: duplicate rows removed).
+        float32 arrays, or [] when all rows are boxes), warnings (list of str: duplicate rows removed, box rows
+        among polygon rows).
 
     Raises:
         LabelError: a malformed row, a class id outside 0..num_classes-1 or a coordinate outside
             [0, 1]; the message names label_file, the line and the value.
     """
     text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark decoded as plain UTF-8
-    rows, first_line, duplicate_lines = [], {}, []
+    rows, first_line, duplicate_lines, row_lines = [], {}, [], []
     for line_number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -141,6 +142,7 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
             continue
         first_line[values] = line_number
         rows.append(values)
+        row_lines.append(line_number)
     warnings = []
     if duplicate_lines:
         warnings.append(
@@ -151,6 +153,13 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
     if not any(len(row) > 5 for row in rows):
         boxes = np.array([row[1:] for row in rows], np.float32).reshape(-1, 4)
         return classes, np.clip(boxes, 0.0, 1.0), [], warnings
+    box_lines = [line for row, line in zip(rows, row_lines) if len(row) <= 5]
+    if box_lines:
+        warnings.append(
+            f"{label_file}: {len(box_lines)} box row(s) among polygon rows (line(s) "
+            f"{', '.join(map(str, box_lines[:10]))}{', …' if len(box_lines) > 10 else ''}): each becomes the "
+            "rectangle of its box, which segmentation trains as that object's mask; give it a polygon instead"
+        )
     segments = []
     for row in rows:
         points = np.array(row[1:], np.float32).reshape(-1, 2) if len(row) > 5 else _box_corners(*row[1:])
