@@ -1,9 +1,13 @@
 """A second synthetic detection dataset, drawn differently from the built-in one, in the YOLO box format.
 
     python benchmarks/alt_dataset.py OUT_DIR [--train 400] [--val 100] [--size 320] [--classes 7] [--seed 1]
+                                     [--polygons]
 
 Writes ``OUT_DIR/images/{train,val}/NNNNNN.jpg``, ``OUT_DIR/labels/{train,val}/NNNNNN.txt`` (one row
 ``cls cx cy w h`` per object, normalised to [0, 1]) and ``OUT_DIR/data.yaml``, then prints the YAML path.
+With ``--polygons`` the rows are segmentation outlines instead, ``cls x1 y1 x2 y2 ...``: the outline of the
+largest visible part of each object after the later objects were drawn over it (holes, e.g. in a target or
+an A, are filled). The images are the same as without it.
 
 Written without reference to ``yolo8/data/synthetic/`` (numpy + OpenCV only) so that it checks we are
 not tuned to our own data. Objects are glyphs (cv2.putText in varied Hershey fonts and weights),
@@ -247,6 +251,13 @@ def render_image(rng: np.random.Generator, size: int, names: tuple[str, ...]) ->
     Returns (image uint8[H, W, 3] BGR with max(H, W) == size, objects [(class_id, x1, y1, x2, y2)] in pixels,
     boxes clipped to the image).
     """
+    image, objects, _ = render_scene(rng, size, names)
+    return image, objects
+
+
+def render_scene(rng: np.random.Generator, size: int, names: tuple[str, ...]):
+    """As :func:`render_image`, plus the owner map: int32[H, W], the index of the object whose solid pixel is
+    visible there, -1 for none."""
     height, width = size, size
     if rng.random() < 0.25:
         short = int(size * rng.uniform(0.6, 0.95))
@@ -282,7 +293,27 @@ def render_image(rng: np.random.Generator, size: int, names: tuple[str, ...]) ->
         total.append(int(solid.sum()))
         ys, xs = np.nonzero(solid)
         objects.append((class_id, xa + xs.min(), ya + ys.min(), xa + xs.max() + 1, ya + ys.max() + 1))
-    return degrade(rng, image), objects
+    return degrade(rng, image), objects, owner
+
+
+def polygon_text(objects: list[tuple], owner: np.ndarray) -> str:
+    """YOLO segmentation rows ``cls x1 y1 x2 y2 ...`` (normalised, 6 decimals): per object, the outline of the
+    largest connected part of its visible pixels (``owner == index``), simplified to within 0.7 px."""
+    height, width = owner.shape
+    rows = []
+    for index, (class_id, *_box) in enumerate(objects):
+        visible = (owner == index).astype(np.uint8)
+        contours, _ = cv2.findContours(visible, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if not contours:
+            continue
+        outline = cv2.approxPolyDP(max(contours, key=cv2.contourArea), 0.7, True).reshape(-1, 2).astype(np.float64)
+        if len(outline) < 3:  # a line or a dot: its pixel box
+            x1, y1 = outline.min(axis=0)
+            x2, y2 = outline.max(axis=0) + 1
+            outline = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float64)
+        points = np.clip(outline / [width, height], 0, 1)
+        rows.append(f"{class_id} " + " ".join(f"{value:.6f}" for value in points.ravel()))
+    return "".join(row + "\n" for row in rows)
 
 
 def label_text(objects: list[tuple], height: int, width: int) -> str:
@@ -292,8 +323,10 @@ def label_text(objects: list[tuple], height: int, width: int) -> str:
     return "".join(row + "\n" for row in rows)
 
 
-def generate(out_dir, train: int = 400, val: int = 100, size: int = 320, classes: int = 7, seed: int = 1) -> Path:
-    """Write the dataset into `out_dir` (created; existing image/label files of the same names are replaced).
+def generate(out_dir, train: int = 400, val: int = 100, size: int = 320, classes: int = 7, seed: int = 1,
+             polygons: bool = False) -> Path:
+    """Write the dataset into `out_dir` (created; existing image/label files of the same names are replaced);
+    label rows are boxes, or outlines with ``polygons``.
 
     Returns the path of `out_dir/data.yaml`.
     """
@@ -308,13 +341,14 @@ def generate(out_dir, train: int = 400, val: int = 100, size: int = 320, classes
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
         for index in range(count):
             rng = np.random.default_rng([seed, SPLIT_IDS[split], index])
-            image, objects = render_image(rng, size, names)
+            image, objects, owner = render_scene(rng, size, names)
             quality = int(rng.integers(35, 96))
             ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
             if not ok:
                 raise RuntimeError(f"OpenCV could not encode image {split}/{index:06d} as JPEG.")
             (root / "images" / split / f"{index:06d}.jpg").write_bytes(encoded.tobytes())
-            (root / "labels" / split / f"{index:06d}.txt").write_text(label_text(objects, *image.shape[:2]))
+            rows = polygon_text(objects, owner) if polygons else label_text(objects, *image.shape[:2])
+            (root / "labels" / split / f"{index:06d}.txt").write_text(rows)
     data_yaml = root / "data.yaml"
     names_yaml = "".join(f"  {k}: {name}\n" for k, name in enumerate(names))
     data_yaml.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnc: {classes}\nnames:\n{names_yaml}")
@@ -329,8 +363,9 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=320, help="longest image side in pixels")
     parser.add_argument("--classes", type=int, default=7, help=f"number of classes, 1..{len(CLASS_POOL)}")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--polygons", action="store_true", help="segmentation outlines instead of boxes")
     args = parser.parse_args(argv)
-    print(generate(args.out_dir, args.train, args.val, args.size, args.classes, args.seed))
+    print(generate(args.out_dir, args.train, args.val, args.size, args.classes, args.seed, args.polygons))
 
 
 if __name__ == "__main__":

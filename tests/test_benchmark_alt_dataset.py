@@ -88,3 +88,24 @@ def test_rejects_bad_arguments(tmp_path):
         alt_dataset.generate(tmp_path, classes=11)
     with pytest.raises(ValueError, match="size=16"):
         alt_dataset.generate(tmp_path, size=16)
+
+
+def test_polygon_labels_outline_the_same_objects(generated, tmp_path):
+    """--polygons: the same images; every row a polygon inside the object's box row, at least 3 points."""
+    from yolo8.data.labels import parse_label_text
+
+    boxes_root = generated[0].parent
+    polygons_root = alt_dataset.generate(tmp_path, train=6, val=2, size=64, seed=3, polygons=True).parent
+    for box_file, polygon_file in zip(_files(boxes_root, "labels", ".txt"), _files(polygons_root, "labels", ".txt")):
+        box_classes, boxes, _, _ = parse_label_text(box_file.read_text(), 7)
+        classes, polygon_boxes, segments, _ = parse_label_text(polygon_file.read_text(), 7)
+        if not len(box_classes):
+            continue
+        assert len(segments) == len(classes) and all(len(points) >= 3 for points in segments)
+        assert classes.tolist() == box_classes.tolist()  # every object keeps a visible part, in the same order
+        for cls, box in zip(classes, polygon_boxes):  # each outline lies within some box of its class
+            inside = [(abs(box[:2] - other[:2]) <= (other[2:] - box[2:]) / 2 + 1.5 / 64).all()
+                      for other_cls, other in zip(box_classes, boxes) if other_cls == cls]
+            assert any(inside), (polygon_file.name, box)
+    for a, b in zip(_files(boxes_root, "images", ".jpg"), _files(polygons_root, "images", ".jpg")):
+        assert a.read_bytes() == b.read_bytes()

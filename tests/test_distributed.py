@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import TINY_SCALE
@@ -12,14 +13,17 @@ from yolo8.checkpoints.native import load_checkpoint
 from yolo8.nn.graph import resolve_model_yaml
 
 
-def test_torchrun_two_processes_train_one_run(shapes_dataset, tmp_path):
-    model_yaml = resolve_model_yaml("yolov8.yaml")
+@pytest.mark.parametrize("task", ["detect", "segment"])
+def test_torchrun_two_processes_train_one_run(shapes_dataset, shapes_segment_dataset, tmp_path, task):
+    dataset, model_name = (shapes_dataset, "yolov8.yaml") if task == "detect" else \
+        (shapes_segment_dataset, "yolov8-seg.yaml")
+    model_yaml = resolve_model_yaml(model_name)
     model_yaml.update(scales={"t": TINY_SCALE}, scale="t", nc=2)
     model_file = tmp_path / "tiny.yaml"
     model_file.write_text(yaml.safe_dump({k: v for k, v in model_yaml.items() if k != "yaml_file"}))
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "yolo8.cli", "train", f"model={model_file}", f"data={shapes_dataset}", "epochs=2", "imgsz=64",
+        "-m", "yolo8.cli", task, "train", f"model={model_file}", f"data={dataset}", "epochs=2", "imgsz=64",
         "batch=8", "workers=0", "plots=False", "device=cpu", f"project={tmp_path}", "name=ddp",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
@@ -28,7 +32,9 @@ def test_torchrun_two_processes_train_one_run(shapes_dataset, tmp_path):
     run = tmp_path / "ddp"
     assert not (tmp_path / "ddp2").exists(), "the second rank must not create a run directory of its own"
     with open(run / "results.csv") as file:
-        assert [row["epoch"] for row in csv.DictReader(file)] == ["1", "2"]
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert ("train/seg_loss" in rows[0]) == (task == "segment")
     checkpoint = load_checkpoint(run / "weights" / "last.pt")
     assert checkpoint["train_state"]["epoch"] == 1
     assert not any(name.startswith("module.") for name in checkpoint["state_dict"])
