@@ -114,3 +114,20 @@ def test_box_only_images_are_left_out_with_a_named_warning(shapes_dataset, shape
 
     with pytest.raises(ValueError, match="box-only labels.*polygon rows"):
         training_loader(load_dataset_config(shapes_dataset), config, 64, 4, 32, 0, masks=mask_layout_from(config))
+
+
+def test_training_starts_from_an_incumbent_segmentation_checkpoint(shapes_segment_dataset, tmp_path):
+    """The incumbent's yolov8n-seg (80 classes) fine-tunes on a 2-class set: the head is rebuilt for 2 classes and
+    every other weight is carried over."""
+    from pathlib import Path
+
+    source = Path(__file__).parent / "fixtures" / "ul_yolov8n-seg_rand.pt"
+    model = YOLO(str(source))
+    before = {name: tensor.clone() for name, tensor in model.model.state_dict().items()}
+    model.train(data=str(shapes_segment_dataset), epochs=1, project=str(tmp_path), name="run",
+                **{**TRAIN_SETTINGS, "lr0": 1e-9})
+    assert model.task == "segment" and model.names == {0: "square", 1: "disc"}
+    trained = model.model.state_dict()
+    assert trained["model.22.cv3.0.2.weight"].shape[0] == 2  # the class branch, rebuilt for 2 classes
+    proto = "model.22.proto.cv1.conv.weight"
+    assert torch.allclose(trained[proto].float(), before[proto].float(), atol=1e-3)  # carried over (lr0 ~ 0)

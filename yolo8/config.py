@@ -142,7 +142,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("copy_paste", 0.0, PROBABILITY, (T,), "fraction of objects pasted again, mirrored (polygon labels)"),
     Option("copy_paste_mode", "flip", choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
     Option("overlap_mask", True, parse_bool, (T,), "segment: ground-truth masks as one index mask per image (smaller objects drawn over larger) instead of one mask per object"),
-    Option("mask_ratio", 4, int_at_least(1), (T,), "segment: ground-truth masks are rasterised at 1/mask_ratio of the training image size"),
+    Option("mask_ratio", 4, ranged(parse_int, Range(1, 32)), (T,), "segment: ground-truth masks are rasterised at 1/mask_ratio of the training image size (at most the largest stride, 32)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
