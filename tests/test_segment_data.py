@@ -159,5 +159,5 @@ def test_box_rows_among_polygon_rows_are_named():
     text = "0 0.1 0.1 0.4 0.1 0.4 0.4\n1 0.5 0.5 0.2 0.2\n"
     classes, boxes, segments, warnings = parse_label_text(text, 2, "a.txt")
     assert len(segments) == 2 and segments[1].shape == (4, 2)
-    assert warnings == ["a.txt: 1 box row(s) among polygon rows (line(s) 2): each becomes the rectangle of its box, "
-                        "which segmentation trains as that object's mask; give it a polygon instead"]
+    assert warnings == ["a.txt: 1 box row(s) among polygon rows (line(s) 2): their outline is taken to be their box's "
+                        "rectangle (a segmentation model learns a rectangular mask for them)"]

@@ -17,18 +17,24 @@ import torch.nn.functional as F
 from tests.test_detection_loss import fixture_images
 from tests.tolerance import assert_losses_close
 from yolo8.data.transforms.masks import overlap_masks, polygon_masks
-from yolo8.losses.segmentation import SegmentationLoss, box_crop_weights, instance_mask_loss, masks_per_target
+from yolo8.losses.segmentation import SegmentationLoss, instance_mask_loss, masks_per_target
+from yolo8.ops.masks import inside_boxes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOSS_NAMES = ("box_loss", "seg_loss", "cls_loss", "dfl_loss")
 
 
-def test_box_crop_weights_follow_the_pixel_index_rule():
+def test_inside_boxes_follows_the_pixel_index_rule_of_crop_masks():
     # columns c with 0.5 <= c < 2.0 -> c = 1; rows r with 0 <= r < 2.5 -> r = 0, 1, 2
-    weights = box_crop_weights(torch.tensor([[0.5, 0.0, 2.0, 2.5]]), 4, 4)
-    expected = torch.zeros(1, 4, 4)
-    expected[0, 0:3, 1] = 1
-    assert torch.equal(weights, expected)
+    boxes = torch.tensor([[0.5, 0.0, 2.0, 2.5], [1.0, 1.0, 4.0, 3.0]])
+    inside = inside_boxes(boxes, 4, 4)
+    expected = torch.zeros(2, 4, 4, dtype=torch.bool)
+    expected[0, 0:3, 1] = True
+    expected[1, 1:3, 1:4] = True
+    assert torch.equal(inside, expected)
+    from yolo8.ops.masks import crop_masks
+
+    assert torch.equal(crop_masks(torch.ones(2, 4, 4), boxes).bool(), inside)
 
 
 def test_instance_mask_loss_of_zero_logits():
@@ -64,10 +70,10 @@ def test_overlap_and_separate_layouts_give_the_same_masks():
     overlap[0][separate[1].bool()] = 2
     overlap[1][separate[2].bool()] = 1
     from_overlap = masks_per_target(overlap, targets, overlap=True)
-    assert torch.equal(from_overlap[2], separate[2].float())
-    assert torch.equal(from_overlap[1], separate[1].float())
+    assert torch.equal(from_overlap[2], separate[2])
+    assert torch.equal(from_overlap[1], separate[1])
     # the large mask loses the pixels the small one covers, which is what the overlap layout means
-    assert torch.equal(from_overlap[0], (separate[0] & ~separate[1].bool()).float())
+    assert torch.equal(from_overlap[0], separate[0] & ~separate[1])
 
 
 def fixture_record():
@@ -171,7 +177,7 @@ def test_the_loss_is_a_vectorised_sum_of_per_anchor_terms():
     coefficients, prototypes = torch.randn(2, 32, 36), torch.randn(2, 32, 12, 12)
     targets = torch.tensor([[0, 0, 0.3, 0.3, 0.4, 0.4], [0, 2, 0.7, 0.6, 0.5, 0.6], [1, 1, 0.5, 0.5, 0.6, 0.3]])
     masks = (torch.rand(3, 12, 12) > 0.5).float()
-    _, items = loss((levels, coefficients, prototypes), targets, masks)
+    _, items = loss((levels, coefficients, prototypes), targets, masks)  # float masks work too
     terms = loss.terms(levels, targets)
     assignment = terms.assignment
     expected = []
@@ -189,3 +195,57 @@ def test_the_loss_is_a_vectorised_sum_of_per_anchor_terms():
         expected.append((bce * keep).mean() / ((box[2] - box[0]) * (box[3] - box[1])))
     assert len(expected) > 3
     assert items[1].item() == pytest.approx(torch.stack(expected).mean().item() * 7.5, rel=1e-5)
+
+
+def test_instance_mask_loss_equals_torch_bce_with_logits():
+    torch.manual_seed(3)
+    logits, gt = torch.randn(5, 6, 7) * 8, (torch.rand(5, 6, 7) > 0.5).to(torch.uint8)
+    boxes = torch.tensor([[0.0, 0.0, 7.0, 6.0]]).repeat(5, 1)
+    expected = F.binary_cross_entropy_with_logits(logits, gt.float(), reduction="none").mean(dim=(1, 2)) / 0.5
+    assert torch.allclose(instance_mask_loss(logits, gt, boxes, torch.full((5,), 0.5)), expected, rtol=1e-6)
+
+
+def test_rows_in_any_image_order_give_the_same_loss():
+    """Targets whose rows are not grouped by image are sorted stably, the separate masks with them."""
+    torch.manual_seed(4)
+    levels = [torch.randn(2, 64 + 3, 6, 6)]
+    coefficients, prototypes = torch.randn(2, 32, 36), torch.randn(2, 32, 12, 12)
+    targets = torch.tensor([[0, 0, 0.3, 0.3, 0.4, 0.4], [0, 2, 0.7, 0.6, 0.5, 0.6], [1, 1, 0.5, 0.5, 0.6, 0.3]])
+    masks = (torch.rand(3, 12, 12) > 0.5).to(torch.uint8)
+    separate = SegmentationLoss(3, strides=(8,), overlap=False)
+    _, grouped = separate((levels, coefficients, prototypes), targets, masks)
+    shuffled = [2, 0, 1]
+    _, scattered = separate((levels, coefficients, prototypes), targets[shuffled], masks[shuffled])
+    assert torch.allclose(grouped, scattered)
+    overlap = torch.zeros(2, 12, 12, dtype=torch.int16)  # image 0: rows 0, 1 (no overlap between them here)
+    overlap[0][masks[0].bool()] = 1
+    overlap[0][masks[1].bool() & ~masks[0].bool()] = 2
+    overlap[1][masks[2].bool()] = 1
+    _, from_overlap = SegmentationLoss(3, strides=(8,))((levels, coefficients, prototypes), targets[shuffled], overlap)
+    _, from_overlap_grouped = SegmentationLoss(3, strides=(8,))((levels, coefficients, prototypes), targets, overlap)
+    assert torch.allclose(from_overlap, from_overlap_grouped)
+
+
+def test_missing_masks_are_a_clear_error():
+    levels = [torch.randn(1, 64 + 3, 4, 4)]
+    with pytest.raises(ValueError, match="needs the batch's ground-truth masks"):
+        SegmentationLoss(3, strides=(8,))((levels, torch.randn(1, 32, 16), torch.randn(1, 32, 8, 8)),
+                                          torch.zeros(0, 6), None)
+
+
+def test_an_unlabelled_image_between_labelled_ones():
+    """Overlap layout, image 1 of 3 has no targets: image 2's rows still find their index mask."""
+    torch.manual_seed(5)
+    levels = [torch.randn(3, 64 + 2, 6, 6)]
+    coefficients, prototypes = torch.randn(3, 32, 36), torch.randn(3, 32, 12, 12)
+    targets = torch.tensor([[0, 0, 0.4, 0.4, 0.5, 0.5], [2, 1, 0.5, 0.5, 0.6, 0.6]])
+    separate = torch.zeros(2, 12, 12, dtype=torch.uint8)
+    separate[0, 2:8, 2:8] = 1
+    separate[1, 3:9, 3:10] = 1
+    overlap = torch.zeros(3, 12, 12, dtype=torch.int16)
+    overlap[0][separate[0].bool()] = 1
+    overlap[2][separate[1].bool()] = 1
+    _, from_separate = SegmentationLoss(2, strides=(8,), overlap=False)((levels, coefficients, prototypes), targets,
+                                                                         separate)
+    _, from_overlap = SegmentationLoss(2, strides=(8,))((levels, coefficients, prototypes), targets, overlap)
+    assert torch.allclose(from_separate, from_overlap) and from_separate[1] > 0

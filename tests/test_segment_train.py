@@ -97,7 +97,8 @@ def test_box_only_images_are_left_out_with_a_named_warning(shapes_dataset, shape
     import shutil
 
     from yolo8.config import Config
-    from yolo8.data.build import BoxOnlyLabelsWarning, load_dataset_config, mask_layout_from, training_loader
+    from yolo8.data.build import load_dataset_config
+    from yolo8.tasks.segment import BoxOnlyLabelsWarning, training_loader
 
     root = tmp_path / "mixed"
     shutil.copytree(shapes_segment_dataset.parent, root)
@@ -106,14 +107,22 @@ def test_box_only_images_are_left_out_with_a_named_warning(shapes_dataset, shape
     (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames: [square, disc]\n")
     config = Config({"data": str(root)}, mode="train")
     with pytest.warns(BoxOnlyLabelsWarning, match="1 of 16 'train' images have box-only labels"):
-        loader = training_loader(load_dataset_config(root / "data.yaml"), config, 64, 4, 32, 0,
-                                 masks=mask_layout_from(config))
+        loader = training_loader(load_dataset_config(root / "data.yaml"), config, 64, 4, 32, 0)
     assert len(loader.dataset) == 15
     batch = next(iter(loader))
     assert batch.masks.shape == (4, 16, 16) and batch.masks.dtype == torch.int16
 
     with pytest.raises(ValueError, match="box-only labels.*polygon rows"):
-        training_loader(load_dataset_config(shapes_dataset), config, 64, 4, 32, 0, masks=mask_layout_from(config))
+        training_loader(load_dataset_config(shapes_dataset), config, 64, 4, 32, 0)
+
+    # boxes plus background images: the backgrounds alone are nothing to train a segmenter on
+    background_root = tmp_path / "backgrounds"
+    shutil.copytree(shapes_dataset.parent, background_root)
+    (background_root / "labels" / "train" / "001.txt").write_text("")
+    (background_root / "data.yaml").write_text(
+        f"path: {background_root}\ntrain: images/train\nval: images/val\nnames: [square, disc]\n")
+    with pytest.raises(ValueError, match="box-only labels.*polygon rows"):
+        training_loader(load_dataset_config(background_root / "data.yaml"), config, 64, 4, 32, 0)
 
 
 def test_training_starts_from_an_incumbent_segmentation_checkpoint(shapes_segment_dataset, tmp_path):
@@ -131,3 +140,37 @@ def test_training_starts_from_an_incumbent_segmentation_checkpoint(shapes_segmen
     assert trained["model.22.cv3.0.2.weight"].shape[0] == 2  # the class branch, rebuilt for 2 classes
     proto = "model.22.proto.cv1.conv.weight"
     assert torch.allclose(trained[proto].float(), before[proto].float(), atol=1e-3)  # carried over (lr0 ~ 0)
+
+
+def test_validation_scores_and_plots_labels_from_the_cpu_batch(shapes_segment_dataset, tiny_segment_yaml, tmp_path,
+                                                               monkeypatch):
+    """On a GPU the batch moved for the network has its labels on the GPU, where numpy cannot read them: scoring and
+    plotting must use the CPU batch. Here the moved batch's labels go to the 'meta' device, which numpy cannot read
+    either, so any use of them fails the run."""
+    from yolo8.data.loader import Batch
+
+    original_to = Batch.to
+
+    def to_with_unreadable_labels(self, device, non_blocking=False):
+        moved = original_to(self, device, non_blocking)
+        moved.targets = moved.targets.to("meta")
+        return moved
+
+    monkeypatch.setattr(Batch, "to", to_with_unreadable_labels)
+    metrics = YOLO(build_model(tiny_segment_yaml)).val(data=str(shapes_segment_dataset), imgsz=64, batch=8,
+                                                       workers=0, plots=True, project=str(tmp_path), name="val")
+    assert (tmp_path / "val" / "val_batch0_labels.jpg").is_file() and metrics.seg is not None
+
+
+@pytest.mark.parametrize("settings", [{"multi_scale": 0.5}, {"rect": True}, {"copy_paste": 0.5, "mixup": 0.5,
+                                                                             "mosaic": 1.0}])
+def test_segmentation_trains_with_other_batch_shapes_and_augmentations(shapes_segment_dataset, tiny_segment_yaml,
+                                                                       tmp_path, settings):
+    """multi_scale (masks at another size than the prototypes), rect batches (non-square masks), copy-paste and
+    mixup (polygons pasted and blended): a finite loss with a mask term."""
+    model = YOLO(build_model(tiny_segment_yaml))
+    model.train(data=str(shapes_segment_dataset), epochs=1, project=str(tmp_path), name="run",
+                **{**TRAIN_SETTINGS, **settings})
+    row = read_results(tmp_path / "run")[0]
+    losses = [float(row[column]) for column in LOSS_COLUMNS]
+    assert all(0 < value < 1e3 for value in losses), losses

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import fields, replace
+from typing import Callable
 
 import numpy as np
 
@@ -14,10 +14,6 @@ from yolo8.data.label_scan import scan_labels
 from yolo8.data.loader import build_dataloader
 from yolo8.data.transforms.compose import Augmentation
 from yolo8.data.transforms.masks import MaskLayout
-
-
-class BoxOnlyLabelsWarning(UserWarning):
-    """Segmentation training found images whose labels are boxes only: they are left out, as they have no masks."""
 
 
 def resolve_data(data: str | None) -> DatasetConfig:
@@ -49,38 +45,18 @@ def split_labels(data: DatasetConfig, split: str, single_class: bool = False, fr
     return labels
 
 
-def with_polygons(labels: list, split: str, data: DatasetConfig) -> list:
-    """The images of ``labels`` that segmentation can train on: every labelled image must have polygons. Images
-    whose label files are boxes only are left out with a :class:`BoxOnlyLabelsWarning` naming them; when none is
-    left, a ValueError says what the dataset needs."""
-    box_only = [label for label in labels if len(label.classes) and not len(label.segments)]
-    if not box_only:
-        return labels
-    kept = [label for label in labels if not (len(label.classes) and not len(label.segments))]
-    examples = ", ".join(str(label.image_file) for label in box_only[:3])
-    if not kept:
-        raise ValueError(f"{data.yaml_file}: every labelled image of the '{split}' split has box-only labels (e.g. "
-                         f"{examples}); segmentation trains on polygon rows 'class x1 y1 x2 y2 x3 y3 ...'. Use a "
-                         "segmentation dataset, or train a detection model on these boxes.")
-    warnings.warn(f"{len(box_only)} of {len(labels)} '{split}' images have box-only labels and are left out of "
-                  f"segmentation training (no masks to learn from): {examples}"
-                  f"{' ...' if len(box_only) > 3 else ''}. Give them polygon rows to use them.",
-                  BoxOnlyLabelsWarning, stacklevel=2)
-    return kept
-
-
 def mask_layout_from(config: Config) -> MaskLayout:
     """The ground-truth mask layout the ``mask_ratio`` and ``overlap_mask`` settings ask for."""
     return MaskLayout(int(config.mask_ratio), bool(config.overlap_mask))
 
 
 def training_loader(data: DatasetConfig, config: Config, image_size: int, batch_size: int, stride: int,
-                    workers: int, rank: int = -1, masks: MaskLayout | None = None):
-    """Augmented, shuffled loader over the train split; with ``masks``, samples carry ground-truth masks (images
-    without polygons are left out, see :func:`with_polygons`)."""
+                    workers: int, rank: int = -1, masks: MaskLayout | None = None, select: Callable | None = None):
+    """Augmented, shuffled loader over the train split; with ``masks``, samples carry ground-truth masks.
+    ``select(labels, split, data)`` may leave images out (a task's rule, e.g. segmentation's polygons only)."""
     labels = split_labels(data, "train", config.single_cls, config.fraction)
-    if masks is not None:
-        labels = with_polygons(labels, "train", data)
+    if select is not None:
+        labels = select(labels, "train", data)
     dataset = YOLODataset(
         labels, image_size, augment=True,
         augmentation=augmentation_from(config), rect=config.rect, batch_size=batch_size, stride=stride,
@@ -90,11 +66,14 @@ def training_loader(data: DatasetConfig, config: Config, image_size: int, batch_
 
 
 def evaluation_loader(data: DatasetConfig, config: Config, split: str, image_size: int, batch_size: int,
-                      stride: int, workers: int, masks: MaskLayout | None = None):
+                      stride: int, workers: int, masks: MaskLayout | None = None, select: Callable | None = None):
     """Letterboxed loader over ``split`` with rectangular batches (YOLOv8 pads them by half a stride); with
-    ``masks``, samples carry ground-truth masks (for a validation loss)."""
+    ``masks``, samples carry ground-truth masks (for a validation loss); ``select`` as in :func:`training_loader`."""
+    labels = split_labels(data, split, config.single_cls)
+    if select is not None:
+        labels = select(labels, split, data)
     dataset = YOLODataset(
-        split_labels(data, split, config.single_cls), image_size, augment=False, augmentation=Augmentation.none(),
+        labels, image_size, augment=False, augmentation=Augmentation.none(),
         rect=True, batch_size=batch_size, stride=stride, pad=0.5, cache=config.cache, seed=0, masks=masks,
     )
     return build_dataloader(dataset, batch_size, workers, shuffle=False, seed=0)

@@ -275,8 +275,10 @@ class YOLODataset(torch.utils.data.Dataset):
 def instance_masks(annotations: Annotations, height: int, width: int,
                    layout: MaskLayout) -> tuple[np.ndarray, np.ndarray]:
     """The ground-truth masks of one (height, width) sample in ``layout``, and the order its labels must take:
-    by decreasing mask area for the overlap layout, unchanged for the separate one. Labels without a polygon
-    (box-only rows) are rasterised as their box."""
+    by decreasing mask area for the overlap layout, unchanged for the separate one.
+
+    Segmentation loaders leave box-only images out, so every labelled sample has polygons; should one come without
+    (a dataset built by hand), its boxes are rasterised as rectangles rather than its masks left empty."""
     points, owners = annotations.points, annotations.owners
     if not annotations.has_segments and len(annotations):
         x1, y1, x2, y2 = annotations.boxes.T

@@ -27,6 +27,11 @@ class ImageLabels:
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     segments: list = field(default_factory=list)
 
+    @property
+    def box_only(self) -> bool:
+        """Labelled with boxes and no polygons (a detection label file)."""
+        return len(self.classes) > 0 and not self.segments
+
 
 @dataclass
 class ScanResult:
@@ -157,8 +162,8 @@ def parse_label_text(text: str, num_classes: int, label_file: str = "<labels>"):
     if box_lines:
         warnings.append(
             f"{label_file}: {len(box_lines)} box row(s) among polygon rows (line(s) "
-            f"{', '.join(map(str, box_lines[:10]))}{', …' if len(box_lines) > 10 else ''}): each becomes the "
-            "rectangle of its box, which segmentation trains as that object's mask; give it a polygon instead"
+            f"{', '.join(map(str, box_lines[:10]))}{', …' if len(box_lines) > 10 else ''}): their outline is "
+            "taken to be their box's rectangle (a segmentation model learns a rectangular mask for them)"
         )
     segments = []
     for row in rows:

@@ -36,6 +36,12 @@ def distribution_focal_loss(logits, target):
     return (left_loss * left_weight + right_loss * right_weight).mean(-1)
 
 
+def first_row_of_each_image(batch_index: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(M,) image index of each row, rows grouped by image in image order -> (counts (B,), first row (B,))."""
+    counts = torch.bincount(batch_index, minlength=batch_size)
+    return counts, torch.cumsum(counts, 0) - counts
+
+
 def targets_to_padded(targets, batch_size: int, image_size):
     """Flat targets -> per-image padded gts.
 
@@ -55,7 +61,7 @@ def targets_to_padded(targets, batch_size: int, image_size):
             f"targets: batch_idx values {sorted(set(batch_index.tolist()))} fall outside 0..{batch_size - 1} "
             f"for a batch of {batch_size} images; column 0 of targets must index the image in the batch."
         )
-    counts = torch.bincount(batch_index, minlength=batch_size)  # (B,) targets per image
+    counts, first_of_image = first_row_of_each_image(batch_index, batch_size)  # (B,) targets per image, first row
     max_per_image = int(counts.max()) if batch_size and len(targets) else 0
     gt_labels = torch.zeros((batch_size, max_per_image, 1), dtype=dtype, device=device)
     gt_boxes = torch.zeros((batch_size, max_per_image, 4), dtype=dtype, device=device)
@@ -63,7 +69,6 @@ def targets_to_padded(targets, batch_size: int, image_size):
     if len(targets):
         order = torch.sort(batch_index, stable=True).indices
         sorted_batch = batch_index[order]
-        first_of_image = torch.cumsum(counts, 0) - counts  # (B,)
         slot = torch.arange(len(targets), device=device) - first_of_image[sorted_batch]
         height, width = image_size
         scale = torch.tensor((width, height, width, height), dtype=dtype, device=device)

@@ -38,6 +38,15 @@ def box_pixel_ranges(boxes_xyxy: torch.Tensor, height: int, width: int) -> list[
     return [tuple(int(v) for v in row) for row in ranges.tolist()]
 
 
+def inside_boxes(boxes_xyxy: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(n, 4) boxes in pixels of a (height, width) grid -> (n, height, width) bool: the pixels inside each box by
+    the rule above (``x1 <= c < x2``, ``y1 <= r < y2``), by broadcasting, on the boxes' device."""
+    columns = torch.arange(width, device=boxes_xyxy.device, dtype=boxes_xyxy.dtype)[None, None, :]  # (1, 1, W)
+    rows = torch.arange(height, device=boxes_xyxy.device, dtype=boxes_xyxy.dtype)[None, :, None]  # (1, H, 1)
+    x1, y1, x2, y2 = boxes_xyxy[:, :, None, None].unbind(1)  # each (n, 1, 1)
+    return (columns >= x1) & (columns < x2) & (rows >= y1) & (rows < y2)
+
+
 def crop_masks(masks: torch.Tensor, boxes_xyxy: torch.Tensor) -> torch.Tensor:
     """Zero every mask outside its box.
 

@@ -85,13 +85,13 @@ def validation_loader(data, config, image_size: int, batch_size: int, stride: in
     return evaluation_loader(data, config, "val", image_size, batch_size, stride, workers)
 
 
-def plot_training_batch(batch, save_file: Path, names: dict) -> None:
-    """train_batchN.jpg: the augmented images with their label boxes."""
+def plot_training_batch(batch, save_file: Path, names: dict, images=None) -> None:
+    """train_batchN.jpg: the augmented images (or ``images``, e.g. mask-tinted copies) with their label boxes."""
     from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
 
     height, width = batch.images.shape[2:]
-    plot_image_batch(batch.images, *targets_to_pixel_boxes(batch.targets.numpy(), height, width), save_file,
-                     paths=batch.paths, names=names)
+    plot_image_batch(batch.images if images is None else images,
+                     *targets_to_pixel_boxes(batch.targets, height, width), save_file, paths=batch.paths, names=names)
 
 
 def ground_truth(batch, index: int, input_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +209,7 @@ class DetectionEvaluator:
         height, width = batch.images.shape[2:]
         plot_image_batch(
             batch.images if label_images is None else label_images,
-            *targets_to_pixel_boxes(batch.targets.numpy(), height, width),
+            *targets_to_pixel_boxes(batch.targets, height, width),
             self.save_dir / f"val_batch{batch_index}_labels.jpg", paths=batch.paths, names=self.names,
         )
         # per image (n, 6) original-pixel rows -> one (M, 7) array in input pixels: batch index, box, conf, class

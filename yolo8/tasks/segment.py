@@ -11,6 +11,7 @@ this COCO-style figure.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -116,44 +117,67 @@ def build_loss(model, config) -> BatchLoss:
                                       cls_gain=config.cls, dfl_gain=config.dfl), ("targets", "masks"))
 
 
+class BoxOnlyLabelsWarning(UserWarning):
+    """A segmentation run found images whose label files hold boxes only: they are left out, having no masks."""
+
+
+def labels_with_polygons(labels: list, split: str, data) -> list:
+    """The images of a split a segmentation run can use: every labelled image must have polygons. Images whose
+    label files are boxes only are left out with a :class:`BoxOnlyLabelsWarning` naming them (backgrounds stay);
+    when no labelled image is left, a ValueError says what the dataset needs."""
+    box_only = [label for label in labels if label.box_only]
+    if not box_only:
+        return labels
+    kept = [label for label in labels if not label.box_only]
+    examples = ", ".join(str(label.image_file) for label in box_only[:3]) + (" ..." if len(box_only) > 3 else "")
+    if not any(len(label.classes) for label in kept):
+        raise ValueError(f"{data.yaml_file}: every labelled image of the '{split}' split has box-only labels (e.g. "
+                         f"{examples}); segmentation trains on polygon rows 'class x1 y1 x2 y2 x3 y3 ...'. Use a "
+                         "segmentation dataset, or train a detection model on these boxes.")
+    warnings.warn(f"{len(box_only)} of {len(labels)} '{split}' images have box-only labels and are left out of "
+                  f"this segmentation run (no masks to learn from or score): {examples}. Give them polygon rows to "
+                  "use them.", BoxOnlyLabelsWarning, stacklevel=2)
+    return kept
+
+
 def training_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int, rank: int = -1):
-    """The augmented train-split loader with ground-truth masks (``mask_ratio``, ``overlap_mask``)."""
+    """The augmented train-split loader with ground-truth masks (``mask_ratio``, ``overlap_mask``), polygon-labelled
+    images only (:func:`labels_with_polygons`)."""
     from yolo8.data.build import mask_layout_from
     from yolo8.data.build import training_loader as build_training_loader
 
     return build_training_loader(data, config, image_size, batch_size, stride, workers, rank,
-                                 masks=mask_layout_from(config))
+                                 masks=mask_layout_from(config), select=labels_with_polygons)
 
 
 def validation_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int):
-    """The letterboxed val-split loader with ground-truth masks (for the validation loss); box-only labels are
-    refused as in :func:`evaluation_data`."""
+    """The letterboxed val-split loader a training run validates on: ground-truth masks for the validation loss,
+    box-only images left out with a warning (a stand-alone val refuses them instead, see :func:`evaluation_data`)."""
     from yolo8.data.build import evaluation_loader, mask_layout_from
 
-    loader = evaluation_loader(data, config, "val", image_size, batch_size, stride, workers,
-                               masks=mask_layout_from(config))
-    refuse_box_only(loader.dataset.labels, data.yaml_file, "val")
-    return loader
+    return evaluation_loader(data, config, "val", image_size, batch_size, stride, workers,
+                             masks=mask_layout_from(config), select=labels_with_polygons)
 
 
 def plot_training_batch(batch, save_file: Path, names: dict) -> None:
     """train_batchN.jpg: the augmented images with their masks tinted in the class colour, and the label boxes."""
-    from yolo8.metrics.plots import plot_image_batch, targets_to_pixel_boxes
+    detect.plot_training_batch(batch, save_file, names, images=label_mask_images(batch))
 
+
+def label_mask_images(batch) -> torch.Tensor:
+    """(B, 3, H, W) uint8 copies of a batch's images with each label's polygon tinted in its class colour."""
     height, width = batch.images.shape[2:]
     masks, classes = [], []
     for index, polygons in enumerate(batch.segments):
         masks.append(torch.from_numpy(polygons_to_masks([points * np.array([width, height]) for points in polygons],
                                                         height, width)))
         classes.append(batch.targets[batch.targets[:, 0] == index, 1].long())
-    plot_image_batch(tint_masks(batch.images, masks, classes),
-                     *targets_to_pixel_boxes(batch.targets.numpy(), height, width), save_file, paths=batch.paths,
-                     names=names)
+    return tint_masks(batch.images, masks, classes)
 
 
 def refuse_box_only(labels: list, source, split: str) -> None:
     """Segmentation validation needs a polygon for every label: a ValueError naming the first box-only label file."""
-    box_only = [label.image_file for label in labels if len(label.classes) and not len(label.segments)]
+    box_only = [label.image_file for label in labels if label.box_only]
     if box_only:
         raise ValueError(
             f"{source}: the '{split}' split has {len(box_only)} image(s) with box-only labels (e.g. "
@@ -233,17 +257,12 @@ class SegmentationEvaluator(detect.DetectionEvaluator):
     def plot_batch(self, batch, batch_index: int, predictions: list[dict], label_images=None,
                    prediction_images=None) -> None:
         """As detection's, with the masks tinted in their class colour under the boxes."""
-        height, width = batch.images.shape[2:]
-        label_masks, label_classes, pred_masks, pred_classes = [], [], [], []
-        for i, fields in enumerate(predictions):
-            polygons = [points * np.array([width, height]) for points in batch.segments[i]]
-            label_masks.append(torch.from_numpy(polygons_to_masks(polygons, height, width)))
-            label_classes.append(batch.targets[batch.targets[:, 0] == i, 1].long())
+        pred_masks, pred_classes = [], []
+        for fields in predictions:
             shown = fields["boxes"][:, 4] >= PLOT_CONF
             pred_masks.append(fields["masks"].input_masks(shown).cpu())
             pred_classes.append(fields["boxes"][shown, 5].long().cpu())
-        super().plot_batch(batch, batch_index, predictions,
-                           label_images=tint_masks(batch.images, label_masks, label_classes),
+        super().plot_batch(batch, batch_index, predictions, label_images=label_mask_images(batch),
                            prediction_images=tint_masks(batch.images, pred_masks, pred_classes))
 
 

@@ -27,8 +27,11 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     elif model is None:
         model, _ = load_model(source)
     if task_of(model).build_loss is None:
-        raise ValueError(f"training a '{model.task}' model is not available yet in yolo8; use a detection or "
-                         "segmentation model YAML such as yolov8n.yaml or yolov8n-seg.yaml.")
+        from yolo8.tasks import TASKS
+
+        trainable = [spec for spec in TASKS.values() if spec.build_loss is not None]
+        raise ValueError(f"training a '{model.task}' model is not available yet in yolo8; train "
+                         + " or ".join(f"a {spec.name} model (e.g. {spec.default_model})" for spec in trainable) + ".")
     if model.num_classes != data.num_classes:
         fitted = build_model(model.yaml, num_classes=data.num_classes)
         if config.pretrained is not False and not str(source).endswith((".yaml", ".yml")):

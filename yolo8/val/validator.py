@@ -76,13 +76,13 @@ class Validator:
             if len(batch) == 0:
                 continue
             started = time.perf_counter()
-            batch = batch.to(self.device, non_blocking=True)
-            images = batch.images
-            images = (images.half() if backend.fp16 else images.float()) / 255
+            # the loss reads the batch on the device; scoring and plotting read labels on the CPU (numpy)
+            on_device = batch.to(self.device, non_blocking=True)
+            images = (on_device.images.half() if backend.fp16 else on_device.images.float()) / 255
             prepared = time.perf_counter()
             if self.loss is not None:
                 decoded, raw = backend.with_raw(images)
-                items = self.loss(raw, batch)[1].cpu().numpy()
+                items = self.loss(raw, on_device)[1].cpu().numpy()
                 loss_sum = items if loss_sum is None else loss_sum + items
             else:
                 decoded = backend(images)

@@ -2,8 +2,9 @@
 
 Rasterisation follows what YOLOv8's training masks are, measured on its collate output as a black box (the parity
 fixture ``seg_loss_masks_*.npy`` is reproduced bit for bit): each polygon is resampled to
-:data:`RESAMPLED_POINTS` vertices spaced evenly along its outline, the vertices are truncated to whole pixels,
+:data:`RESAMPLED_POINTS` vertices spaced evenly along its closed outline, the vertices are truncated to whole pixels,
 the polygon is filled at the full image size and the fill is resized to 1/ratio with bilinear interpolation.
+("Evenly" is in vertex index: every edge gets the same share of the points, whatever its length.)
 The resampling matters: truncating 1000 points on the outline gives a different staircase than truncating the
 original vertices (up to 36 of 6400 pixels differ without it).
 """
@@ -37,10 +38,6 @@ class MaskLayout:
     def __post_init__(self):
         if not isinstance(self.ratio, int) or self.ratio < 1:
             raise ValueError(f"mask_ratio={self.ratio!r}: expected a whole number >= 1")
-
-    def shape(self, height: int, width: int) -> tuple[int, int]:
-        """The masks' (h, w) for a (height, width) image."""
-        return height // self.ratio, width // self.ratio
 
 
 def resample_polygon(points: np.ndarray, count: int = RESAMPLED_POINTS) -> np.ndarray:
