@@ -16,6 +16,22 @@ from yolo8.nn.graph import resolve_model_yaml
 TINY_SCALE = [0.33, 0.125, 1024]  # depth, width, max channels: a YOLOv8 a fraction of the size of n
 
 
+class Interrupt(Exception):
+    """Raised by :func:`train_interrupted_after` to stop a training run as a crash would."""
+
+
+def train_interrupted_after(model, epochs_done: int, **train_settings):
+    """Train ``model`` and stop it with :class:`Interrupt` once ``epochs_done`` epochs are complete (their
+    last.pt written); the run is then one a user would resume."""
+    def interrupt(trainer):
+        if trainer.epoch + 1 == epochs_done:
+            raise Interrupt
+
+    model.add_callback("on_fit_epoch_end", interrupt)
+    with pytest.raises(Interrupt):
+        model.train(**train_settings)
+
+
 def load_benchmark(name: str):
     """The script ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package)."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"

@@ -5,6 +5,7 @@ import csv
 import pytest
 import torch
 
+from tests.conftest import train_interrupted_after
 from yolo8 import YOLO
 from yolo8.checkpoints.native import load_checkpoint
 from yolo8.nn.model import build_model
@@ -48,18 +49,8 @@ def test_training_learns_masks(shapes_segment_dataset, tiny_segment_yaml, tmp_pa
 
 
 def test_resume_of_a_segmentation_run(shapes_segment_dataset, tiny_segment_yaml, tmp_path):
-    class Interrupt(Exception):
-        pass
-
-    def interrupt(trainer):
-        if trainer.epoch + 1 == 2:
-            raise Interrupt
-
-    model = YOLO(build_model(tiny_segment_yaml))
-    model.add_callback("on_fit_epoch_end", interrupt)
-    with pytest.raises(Interrupt):
-        model.train(data=str(shapes_segment_dataset), epochs=3, project=str(tmp_path), name="run",
-                    **{**TRAIN_SETTINGS, "val": True})
+    train_interrupted_after(YOLO(build_model(tiny_segment_yaml)), 2, data=str(shapes_segment_dataset), epochs=3,
+                            project=str(tmp_path), name="run", **{**TRAIN_SETTINGS, "val": True})
     last = tmp_path / "run" / "weights" / "last.pt"
     assert load_checkpoint(last)["train_state"]["epoch"] == 1
     resumed = YOLO(str(last))

@@ -5,6 +5,7 @@ import csv
 import pytest
 import torch
 
+from tests.conftest import train_interrupted_after
 from yolo8 import YOLO
 from yolo8.checkpoints.native import load_checkpoint
 from yolo8.nn.model import build_model
@@ -39,19 +40,8 @@ def test_training_lowers_loss_and_finds_objects(shapes_dataset, tiny_model_yaml,
 
 def test_resume_finishes_with_same_epoch_count(shapes_dataset, tiny_model_yaml, tmp_path):
     stop_after = 2
-
-    class Interrupt(Exception):
-        pass
-
-    def interrupt(trainer):
-        if trainer.epoch + 1 == stop_after:
-            raise Interrupt
-
-    model = YOLO(build_model(tiny_model_yaml))
-    model.add_callback("on_fit_epoch_end", interrupt)
-    with pytest.raises(Interrupt):
-        model.train(data=str(shapes_dataset), epochs=4, project=str(tmp_path), name="run",
-                    **{**TRAIN_SETTINGS, "val": True})
+    train_interrupted_after(YOLO(build_model(tiny_model_yaml)), stop_after, data=str(shapes_dataset), epochs=4,
+                            project=str(tmp_path), name="run", **{**TRAIN_SETTINGS, "val": True})
     last = tmp_path / "run" / "weights" / "last.pt"
     state = load_checkpoint(last)["train_state"]
     assert state["epoch"] == stop_after - 1
