@@ -179,7 +179,8 @@ def build_classification_training_loader(split: ClassificationSplit, transform: 
     """A shuffled DataLoader of augmented :class:`ClassificationBatch` over ``split``.
 
     Workers are persistent and seeded from ``seed`` (:func:`~yolo8.data.loader.seed_worker`); ``rank != -1``
-    uses a DistributedSampler (call ``loader.sampler.set_epoch(epoch)`` each epoch).
+    uses a DistributedSampler (call ``loader.sampler.set_epoch(epoch)`` each epoch). A last batch of a single
+    image is dropped.
     """
     batch_size = max(int(batch_size), 1)
     workers = _worker_count(workers, batch_size)
@@ -187,8 +188,12 @@ def build_classification_training_loader(split: ClassificationSplit, transform: 
     sampler = DistributedSampler(dataset, shuffle=True, seed=seed) if rank != -1 else None
     generator = torch.Generator()
     generator.manual_seed(seed + max(rank, 0))
+    # a last batch of one image cannot train: BatchNorm needs two values per channel, and at 32 px the last
+    # feature map is 1 x 1. That one image is left out of the epoch (another one each epoch, as the order shuffles).
+    images = len(sampler) if sampler is not None else len(dataset)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, num_workers=workers,
         collate_fn=collate_classification, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
-        worker_init_fn=seed_worker if workers > 0 else None, generator=generator, drop_last=False,
+        worker_init_fn=seed_worker if workers > 0 else None, generator=generator,
+        drop_last=images % batch_size == 1 and images > 1,
     )

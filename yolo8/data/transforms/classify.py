@@ -8,14 +8,19 @@ Training (:class:`ClassificationAugment`), in this order:
    ``scale`` setting, measured as a black box on a coordinate-coded image (red = x, green = y): crops cover
    0.50-1.00 of the image at scale=0.5, 0.80-1.00 at scale=0.2, 0.10-1.00 at scale=0.9;
 2. horizontal flip with probability ``fliplr``;
-3. HSV jitter (``hsv_h/s/v``) through lookup tables, as detection training does;
-4. ``auto_augment``: torchvision's RandAugment, AutoAugment or AugMix on the uint8 image;
-5. random erasing of a patch (torchvision's RandomErasing, probability ``erasing``, filled with 0).
+3. ``auto_augment``: torchvision's RandAugment, AutoAugment or AugMix on the uint8 image; or, when
+   ``auto_augment`` is none, HSV jitter (``hsv_h/s/v``) through lookup tables, as detection training does.
+   One or the other, never both: YOLOv8 8.4 ignores ``hsv_*`` while an auto-augment policy is set (measured
+   on a solid-colour image: the spread of the samples' colours is identical with hsv_* at 0 and at their
+   defaults under randaugment, and the hsv_* jitter appears once auto_augment is none);
+4. random erasing of a patch (torchvision's RandomErasing, probability ``erasing``, filled with 0 as YOLOv8's
+   erased pixels are, measured).
 
-Steps 1-3 run in OpenCV on the BGR array (a 64 px crop and resize costs ~20 us in OpenCV against ~250 us in
-torchvision on a tensor); 4-5 are torchvision's, on the (3, S, S) uint8 tensor. The output stays uint8 in
+The crop, flip and HSV steps run in OpenCV on the BGR array (a 64 px crop and resize costs ~20 us in OpenCV
+against ~250 us in torchvision on a tensor); the policies and erasing are torchvision's, on the uint8 tensor. The output stays uint8 in
 [0, 255]: YOLOv8 classifiers take ``image / 255`` without mean/std normalisation, which the trainer applies.
-Randomness: steps 1-3 draw from the ``rng`` argument, 4-5 from torch's global generator (both seeded per
+Randomness: crop, flip and HSV draw from the ``rng`` argument (the crop through torch), the policies and
+erasing from torch's global generator (both seeded per
 loader worker by :func:`yolo8.data.loader.seed_worker`).
 """
 
@@ -103,7 +108,8 @@ class ClassificationAugment:
         size: output side (square).
         scale: the ``scale`` setting; crop areas are uniform in ``(1 - scale, 1)`` of the image.
         fliplr: horizontal-flip probability.
-        hsv_h, hsv_s, hsv_v: HSV jitter ranges (see :func:`yolo8.data.transforms.photometric.random_hsv`).
+        hsv_h, hsv_s, hsv_v: HSV jitter ranges (see :func:`yolo8.data.transforms.photometric.random_hsv`), used
+            when ``auto_augment`` is None.
         auto_augment: 'randaugment', 'autoaugment', 'augmix' or None.
         erasing: random-erasing probability.
     """
@@ -131,7 +137,8 @@ class ClassificationAugment:
         image = random_resized_crop(image, self.size, self.area_range)
         if self.fliplr and rng.random() < self.fliplr:
             image = image[:, ::-1]
-        image = random_hsv(np.ascontiguousarray(image), rng, self.hsv_h, self.hsv_s, self.hsv_v)
+        if self._policy is None:
+            image = random_hsv(np.ascontiguousarray(image), rng, self.hsv_h, self.hsv_s, self.hsv_v)
         tensor = bgr_to_chw_rgb(image)  # (size, size, 3) BGR -> (3, size, size) RGB
         if self._policy is not None:
             tensor = self._policy(tensor)
