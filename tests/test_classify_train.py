@@ -315,3 +315,24 @@ def test_task_table_entry_for_classification_training():
     spec = task_spec("classify")
     assert spec.build_loss is not None and spec.loss_names == ("loss",)
     assert spec.builtin_defaults["imgsz"] == 64 and spec.default_model == "yolov8n-cls.yaml"
+
+
+def test_classify_train_without_data_uses_crops_of_the_builtin_scenes(tmp_path, monkeypatch):
+    import yolo8.data.synthetic as synthetic
+    from yolo8.cli import run
+    from yolo8.data.synthetic import CLASS_NAMES, builtin_dataset
+
+    small = builtin_dataset(tmp_path / "scenes", train_images=12, val_images=6, image_size=96)
+    monkeypatch.setattr(synthetic, "builtin_dataset", lambda: small)  # a small built-in set, in tmp_path
+    data = resolve_classification_data(None)
+    assert data.yaml_file == tmp_path / "scenes-crops"
+    assert set(data.names.values()) <= set(CLASS_NAMES) and len(data.train.image_files) > 12
+    monkeypatch.chdir(tmp_path)
+    code = run(["classify", "train", "epochs=1", "imgsz=32", "batch=16", "workers=0", "plots=False"])
+    assert code == 0
+    best = YOLO(tmp_path / "runs" / "classify" / "train" / "weights" / "best.pt")
+    assert best.task == "classify" and best.names == data.names
+    train_args = load_checkpoint(tmp_path / "runs" / "classify" / "train" / "weights" / "best.pt")["train_args"]
+    assert train_args["data"] == str(tmp_path / "scenes-crops") and train_args["imgsz"] == 32
+    assert sorted(p.name for p in (tmp_path / "runs" / "classify" / "predict").iterdir()) == ["shapes1.jpg",
+                                                                                               "shapes2.jpg"]

@@ -51,8 +51,6 @@ def resize_longest(image: np.ndarray, longest_side: int) -> np.ndarray:
 
 def _write_split(data, split: str, out: Path, longest_side: int, margin: float, min_side: int) -> int:
     names = data.names
-    for name in names.values():
-        (out / split / name).mkdir(parents=True, exist_ok=True)
     written = 0
     for image_file in image_files_from(getattr(data, split), data.root):
         label_file = Path(label_file_for(image_file))
@@ -69,6 +67,7 @@ def _write_split(data, split: str, out: Path, longest_side: int, margin: float, 
             x1, y1, x2, y2 = crop_box(box, height, width, margin)
             crop = resize_longest(image[y1:y2, x1:x2], longest_side)
             target = out / split / names[class_id] / f"{Path(image_file).stem}_{k}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)  # only classes with crops get a folder: none is empty
             cv2.imwrite(str(target), crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             written += 1
     return written
