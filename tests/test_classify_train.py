@@ -236,6 +236,28 @@ def test_unreadable_image_at_load_time_is_dropped_from_its_batch_not_mislabelled
     assert instances(batch) == 5
 
 
+def test_ram_and_disk_caches_give_the_same_samples(tmp_path):
+    root = write_colour_folders(tmp_path / "c", per_class=2)
+    split = load_classification_split(root, "train")
+    transform = ClassificationAugment(24)
+
+    def samples(cache):
+        torch.manual_seed(3)
+        dataset = ClassificationDataset(split, transform, cache=cache, seed=3)
+        return dataset, [dataset[index][0] for index in range(len(dataset))]
+
+    _, plain = samples(False)
+    in_ram, from_ram = samples("ram")
+    assert len(in_ram.images) == 6 and in_ram.images[0].shape == (32, 38, 3)
+    _, from_disk = samples("disk")
+    assert sorted(p.name for p in (root / "train" / "a_red").iterdir()) == ["0.npy", "0.png", "1.npy", "1.png"]
+    for a, b, c in zip(plain, from_ram, from_disk):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the .npy copies are not reported as stray non-image files
+        assert load_classification_split(root, "train").image_files == split.image_files
+
+
 def test_object_crops_are_filed_by_class(shapes_dataset, tmp_path):
     assert crop_box(np.array([0.5, 0.5, 0.2, 0.4]), 100, 200, margin=0.1) == (76, 26, 124, 74)
     root = write_object_crops(shapes_dataset, tmp_path / "crops", longest_side=24)

@@ -103,13 +103,16 @@ def is_image_name(name: str) -> bool:
 
 
 def files_in(folder: Path) -> tuple[list[str], list[str]]:
-    """(image files, other files) under ``folder``, recursive, each sorted by path; hidden files are ignored."""
+    """(image files, other files) under ``folder``, recursive, each sorted by path. Hidden files are ignored, and
+    so is ``<stem>.npy`` beside an image ``<stem>.<ext>`` (the ``cache=disk`` copy of its pixels)."""
     images, others = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+        image_stems = {name.rpartition(".")[0] for name in filenames if is_image_name(name)}
         for name in filenames:
-            if not name.startswith("."):
-                (images if is_image_name(name) else others).append(os.path.join(dirpath, name))
+            if name.startswith(".") or (name.endswith(".npy") and name[:-4] in image_stems):
+                continue
+            (images if is_image_name(name) else others).append(os.path.join(dirpath, name))
     return sorted(images), sorted(others)
 
 
