@@ -143,6 +143,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("copy_paste_mode", "flip", choice("flip"), (T,), "how copy-paste makes its copies: flip (mirrored; YOLOv8's mixup mode is not available)"),
     Option("overlap_mask", True, parse_bool, (T,), "segment: ground-truth masks as one index mask per image (smaller objects drawn over larger) instead of one mask per object"),
     Option("mask_ratio", 4, ranged(parse_int, Range(1, 32)), (T,), "segment: ground-truth masks are rasterised at 1/mask_ratio of the training image size (at most the largest stride, 32)"),
+    Option("dropout", 0.0, float_in(0, 1, high_inclusive=False), (T,), "classify: dropout probability before the head's classifier"),
+    Option("auto_augment", "randaugment", nullable(choice("randaugment", "autoaugment", "augmix")), (T,),
+           "classify: automatic augmentation policy: randaugment, autoaugment, augmix, or none"),
+    Option("erasing", 0.4, float_in(0, 0.9), (T,), "classify: probability of random erasing of a patch"),
+    Option("crop_fraction", 1.0, float_in(0.1, 1), TV,
+           "classify: validation crops the centre crop_fraction of the short side (1.0: the whole short side)"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

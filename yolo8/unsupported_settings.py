@@ -8,7 +8,6 @@ setting and what to do instead. Keys not listed here and not in :mod:`yolo8.conf
 from __future__ import annotations
 
 _EXPORT = "export settings: export mode is not available in yolo8 yet"
-_CLASSIFY_TRAINING = "a classification-training setting: training classifiers is not available in yolo8 yet"
 _POSE = "a pose-estimation setting: yolo8 has no pose task"
 _DEPTH = "a depth-estimation setting: yolo8 has no depth task"
 _DISTILL = "knowledge distillation from a teacher model"
@@ -27,8 +26,6 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "cfg": "a YAML of settings replacing the defaults; pass the settings as key=value instead",
     "format": _EXPORT, "keras": _EXPORT, "optimize": _EXPORT, "int8": _EXPORT, "dynamic": _EXPORT,
     "simplify": _EXPORT, "opset": _EXPORT, "workspace": _EXPORT, "nms": _EXPORT,
-    "dropout": _CLASSIFY_TRAINING, "auto_augment": _CLASSIFY_TRAINING, "erasing": _CLASSIFY_TRAINING,
-    "crop_fraction": _CLASSIFY_TRAINING,
     "pose": _POSE, "kobj": _POSE, "rle": _POSE,
     "angle": "an oriented-box loss gain: yolo8 has no OBB task",
     "dlog": _DEPTH, "dgrad": _DEPTH, "dlam": _DEPTH,

@@ -1,163 +1,35 @@
-"""Classification datasets in the YOLOv8 (ImageNet) folder layout, and the loader that batches them.
+"""Classification datasets in the YOLOv8 (ImageNet) folder layout: the images of a scanned split as batches,
+prepared for val (short side + centre crop, exactly as predict prepares a frame) or augmented for training.
 
-On disk::
-
-    root/
-      train/<class_a>/*.jpg, train/<class_b>/*.jpg, …
-      val/<class_a>/*.jpg, …          (or test/)
-
-``data=`` is ``root`` itself, or a YAML with ``path`` (the root), ``train`` / ``val`` / ``test``
-(class-folder directories relative to ``path``) and optional ``names``. Class ``i`` is the ``i``-th
-sorted sub-directory of ``train/`` (of the split itself when ``train/`` is absent); its name is that
-folder's name, or ``names[i]`` from the YAML (ImageNet folders are WordNet ids, the YAML gives words).
-Images are found recursively inside each class folder.
-
-Samples are prepared exactly as :func:`yolo8.data.transforms.classify.classification_input` prepares a
-predict frame (short side resized, centre crop), so val and predict see identical inputs.
+The folder layout, its scan and its hygiene checks are in :mod:`yolo8.data.classification_scan`;
+the transforms in :mod:`yolo8.data.transforms.classify`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
-import yaml
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from yolo8.data.dataset_config import IMAGE_EXTENSIONS
+from yolo8.data.classification_scan import (  # noqa: F401  (re-exported: the package's public names)
+    ClassificationDataError,
+    ClassificationSplit,
+    ClassFolderWarning,
+    load_classification_split,
+)
 from yolo8.data.imageio import ImageReadError, read_image
 from yolo8.data.loader import seed_worker
-from yolo8.data.transforms.classify import classification_input
-
-SPLIT_FALLBACK = {"val": "test", "test": "val"}  # YOLOv8 accepts test/ for val and val/ for test
+from yolo8.data.transforms.classify import ClassificationEval
 
 
-class ClassificationDataError(ValueError):
-    """A classification dataset that is missing, empty, or disagrees with the model."""
-
-
-@dataclass
-class ClassificationSplit:
-    """One split of a folder dataset.
-
-    Attributes:
-        root: dataset root directory.
-        directory: the split's directory of class folders.
-        class_directory: the directory whose sorted sub-folders define the classes (train/, else ``directory``).
-        names: class id -> name.
-        image_files: every image path, sorted by class then path.
-        labels: int64 (N,) class id of each image.
-    """
-
-    root: Path
-    directory: Path
-    class_directory: Path
-    names: dict[int, str]
-    image_files: list[str]
-    labels: np.ndarray
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.names)
-
-
-def _class_folders(directory: Path) -> list[str]:
-    """Sorted names of the sub-directories of ``directory`` (hidden ones skipped)."""
-    return sorted(entry.name for entry in directory.iterdir() if entry.is_dir() and not entry.name.startswith("."))
-
-
-def _images_in(folder: Path) -> list[str]:
-    """Image files under ``folder`` (recursive), sorted by path."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        found += [os.path.join(dirpath, name) for name in filenames
-                  if name.rpartition(".")[2].lower() in IMAGE_EXTENSIONS]
-    return sorted(found)
-
-
-def _read_yaml_source(yaml_file: Path) -> tuple[Path, dict[str, Path], list[str] | None]:
-    """A classification data YAML -> (root, {split: directory}, names or None)."""
-    try:
-        content = yaml.safe_load(yaml_file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise ClassificationDataError(f"cannot read dataset YAML '{yaml_file}': {error}") from error
-    if not isinstance(content, dict):
-        raise ClassificationDataError(f"dataset YAML '{yaml_file}' must be a mapping with path, train, val, names.")
-    raw_root = content.get("path")
-    root = Path(os.path.expanduser(str(raw_root))) if raw_root else yaml_file.parent
-    if not root.is_absolute():
-        root = yaml_file.parent / root if (yaml_file.parent / root).exists() else Path.cwd() / root
-    splits = {split: root / str(content[split]) for split in ("train", "val", "test") if content.get(split)}
-    names = content.get("names")
-    if isinstance(names, dict):
-        names = [names[key] for key in sorted(names)]
-    return root.resolve(), splits, None if names is None else [str(name) for name in names]
-
-
-def load_classification_split(data, split: str = "val") -> ClassificationSplit:
-    """Scan ``split`` of a folder dataset (``data``: its root directory, or a YAML naming the folders).
-
-    When the split's folder is absent, ``val`` falls back to ``test`` and ``test`` to ``val``.
-
-    Raises:
-        ClassificationDataError: the dataset, the split or a class folder is missing or holds no images,
-            or the YAML's names do not match the number of class folders. Messages name the directory.
-    """
-    if data is None:
-        raise ClassificationDataError(
-            "classification needs data=<directory> holding train/ and val/ folders of class sub-folders "
-            "(ImageNet layout), e.g. data=datasets/imagenette.")
-    source = Path(os.path.expanduser(str(data)))
-    if source.suffix.lower() in (".yaml", ".yml") and source.is_file():
-        root, directories, yaml_names = _read_yaml_source(source)
-    elif source.is_dir():
-        root, yaml_names = source.resolve(), None
-        directories = {name: root / name for name in ("train", "val", "test")}
-    else:
-        raise ClassificationDataError(
-            f"classification dataset '{data}' not found: give a directory with train/ and val/ class folders "
-            "(or a YAML with path, train, val, names). yolo8 never downloads datasets.")
-    directory = directories.get(split)
-    if directory is None or not directory.is_dir():
-        fallback = directories.get(SPLIT_FALLBACK.get(split, ""))
-        if fallback is None or not fallback.is_dir():
-            raise ClassificationDataError(
-                f"classification dataset '{root}' has no '{split}' split: expected the folder "
-                f"'{directory or root / split}' holding one sub-folder of images per class.")
-        directory = fallback
-    train_directory = directories.get("train")
-    class_source = train_directory if train_directory is not None and train_directory.is_dir() else directory
-    folders = _class_folders(class_source)
-    if not folders:
-        raise ClassificationDataError(f"'{class_source}' holds no class folders; put each class's images in "
-                                      f"'{class_source}/<class name>/'.")
-    if yaml_names is not None and len(yaml_names) != len(folders):
-        raise ClassificationDataError(
-            f"the dataset YAML lists {len(yaml_names)} names but '{class_source}' has {len(folders)} class "
-            "folders; class i is the i-th sorted folder, so the two must agree.")
-    names = {index: (yaml_names[index] if yaml_names else folder) for index, folder in enumerate(folders)}
-    present = set(_class_folders(directory))
-    unknown = sorted(present - set(folders))
-    if unknown:
-        raise ClassificationDataError(
-            f"'{directory}' has class folders {unknown[:5]} that '{class_source}' does not have; "
-            "every split must use the training split's class folders.")
-    image_files, labels = [], []
-    for index, folder in enumerate(folders):
-        if folder not in present:
-            continue  # a class absent from this split: allowed, it simply has no images here
-        images = _images_in(directory / folder)
-        if not images:
-            raise ClassificationDataError(
-                f"class folder '{directory / folder}' holds no images (extensions: {', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                "add images or remove the folder from every split.")
-        image_files += images
-        labels += [index] * len(images)
-    return ClassificationSplit(root, directory, class_source, names, image_files, np.asarray(labels, dtype=np.int64))
+class CachedImagesWarning(UserWarning):
+    """cache=disk could not write a .npy beside an image (read-only folder): that image is decoded every time."""
 
 
 @dataclass
@@ -184,6 +56,10 @@ class ClassificationBatch:
         return ClassificationBatch(self.images.to(device, non_blocking=non_blocking),
                                    self.labels.to(device, non_blocking=non_blocking), self.paths, self.skipped)
 
+    def pin_memory(self) -> "ClassificationBatch":
+        """Called by DataLoader(pin_memory=True) in its pinning thread."""
+        return ClassificationBatch(self.images.pin_memory(), self.labels.pin_memory(), self.paths, self.skipped)
+
     @property
     def letterbox(self) -> list[None]:
         """Per image, how it maps back to its original: nothing, a centre crop has no inverse (as in predict)."""
@@ -196,30 +72,74 @@ class ClassificationBatch:
 
 
 class ClassificationDataset(Dataset):
-    """Images of a :class:`ClassificationSplit` as (image (3, S, S) uint8 RGB, label, path), or None when unreadable.
+    """Images of a :class:`ClassificationSplit` as (image (3, S, S) uint8 RGB, path, label), or
+    (None, path, reason) when the file cannot be decoded.
 
     Args:
         split: the scanned split.
-        size: the input size: an int (short side + centre crop) or (height, width) (plain resize).
+        transform: ``(image (H, W, 3) uint8 BGR, rng) -> (3, S, S) uint8 RGB``
+            (:class:`~yolo8.data.transforms.classify.ClassificationEval` or ``ClassificationAugment``).
+        cache: False; 'ram' (every image decoded once, up front, and kept: worker processes share the arrays);
+            'disk' (a ``.npy`` of the decoded image written beside each image, read instead of decoding).
+        seed: seeds the generator ``transform`` draws from (see :meth:`reseed`).
     """
 
-    def __init__(self, split: ClassificationSplit, size: int | tuple[int, int]):
+    def __init__(self, split: ClassificationSplit, transform: Callable, cache: bool | str = False, seed: int = 0):
         self.split = split
-        self.size = size
+        self.transform = transform
+        self.cache = cache
+        self.rng = np.random.default_rng(seed)
+        self.images: list[np.ndarray | None] | None = None
+        if cache == "ram":
+            self.images = [self._decode(index) for index in range(len(self))]
+        elif cache == "disk":
+            for index in range(len(self)):
+                self._write_npy(index)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the transform's generator from ``seed`` (called in each loader worker)."""
+        self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         return len(self.split.image_files)
 
+    def _decode(self, index: int) -> np.ndarray | None:
+        try:
+            return read_image(self.split.image_files[index])
+        except ImageReadError:
+            return None  # reported with its reason when the sample is asked for
+
+    def _npy_path(self, index: int) -> Path:
+        return Path(self.split.image_files[index]).with_suffix(".npy")
+
+    def _write_npy(self, index: int) -> None:
+        npy = self._npy_path(index)
+        if npy.is_file():
+            return
+        image = self._decode(index)
+        if image is None:
+            return
+        try:
+            np.save(npy, image, allow_pickle=False)
+        except OSError as error:
+            warnings.warn(f"cache=disk cannot write '{npy}' ({error}); that image is decoded every time instead.",
+                          CachedImagesWarning, stacklevel=3)
+
+    def load(self, index: int) -> np.ndarray:
+        """Image ``index`` as (H, W, 3) uint8 BGR (from the cache when there is one). Raises ImageReadError."""
+        if self.images is not None and self.images[index] is not None:
+            return self.images[index]
+        if self.cache == "disk" and self._npy_path(index).is_file():
+            return np.load(self._npy_path(index), allow_pickle=False)
+        return read_image(self.split.image_files[index])
+
     def __getitem__(self, index: int):
         path = self.split.image_files[index]
         try:
-            image = read_image(path)
+            image = self.load(index)
         except ImageReadError as error:
             return None, path, error.reason
-        prepared = classification_input(image, self.size)
-        # (S, S, 3) BGR -> (3, S, S) RGB
-        chw = np.ascontiguousarray(prepared[..., ::-1].transpose(2, 0, 1))
-        return torch.from_numpy(chw), path, int(self.split.labels[index])
+        return self.transform(image, self.rng), path, int(self.split.labels[index])
 
 
 def collate_classification(samples: list) -> ClassificationBatch:
@@ -231,18 +151,49 @@ def collate_classification(samples: list) -> ClassificationBatch:
     return ClassificationBatch(images, labels, [path for _, path, _ in kept], skipped)
 
 
-def build_classification_loader(split: ClassificationSplit, size, batch_size: int, workers: int,
-                                seed: int = 0) -> DataLoader:
-    """An ordered (unshuffled) DataLoader of :class:`ClassificationBatch` over ``split``.
+def _worker_count(workers: int, batch_size: int) -> int:
+    """Workers capped by the CPU count (per CUDA device) and the batch size, as the detection loader caps them."""
+    devices = max(torch.cuda.device_count(), 1)
+    return max(0, min(int(workers), (os.cpu_count() or 1) // devices, batch_size if batch_size > 1 else 0))
 
-    Workers are capped by the CPU count and the batch size, as the detection loader caps them.
-    """
+
+def build_classification_loader(split: ClassificationSplit, size, batch_size: int, workers: int,
+                                seed: int = 0, crop_fraction: float = 1.0, cache: bool | str = False) -> DataLoader:
+    """An ordered (unshuffled) DataLoader of :class:`ClassificationBatch` over ``split``, each image prepared as
+    predict prepares it (short side ``size / crop_fraction``, centre crop ``size``)."""
     batch_size = max(int(batch_size), 1)
-    workers = max(0, min(int(workers), os.cpu_count() or 1, batch_size if batch_size > 1 else 0))
+    workers = _worker_count(workers, batch_size)
     generator = torch.Generator()
     generator.manual_seed(seed)
+    dataset = ClassificationDataset(split, ClassificationEval(size, crop_fraction), cache=cache, seed=seed)
     return DataLoader(
-        ClassificationDataset(split, size), batch_size=batch_size, shuffle=False, num_workers=workers,
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
         collate_fn=collate_classification, pin_memory=torch.cuda.is_available(),
         worker_init_fn=seed_worker if workers > 0 else None, generator=generator, drop_last=False,
+    )
+
+
+def build_classification_training_loader(split: ClassificationSplit, transform: Callable, batch_size: int,
+                                         workers: int, seed: int = 0, rank: int = -1,
+                                         cache: bool | str = False) -> DataLoader:
+    """A shuffled DataLoader of augmented :class:`ClassificationBatch` over ``split``.
+
+    Workers are persistent and seeded from ``seed`` (:func:`~yolo8.data.loader.seed_worker`); ``rank != -1``
+    uses a DistributedSampler (call ``loader.sampler.set_epoch(epoch)`` each epoch). A last batch of a single
+    image is dropped.
+    """
+    batch_size = max(int(batch_size), 1)
+    workers = _worker_count(workers, batch_size)
+    dataset = ClassificationDataset(split, transform, cache=cache, seed=seed)
+    sampler = DistributedSampler(dataset, shuffle=True, seed=seed) if rank != -1 else None
+    generator = torch.Generator()
+    generator.manual_seed(seed + max(rank, 0))
+    # a last batch of one image cannot train: BatchNorm needs two values per channel, and at 32 px the last
+    # feature map is 1 x 1. That one image is left out of the epoch (another one each epoch, as the order shuffles).
+    images = len(sampler) if sampler is not None else len(dataset)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, num_workers=workers,
+        collate_fn=collate_classification, pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
+        worker_init_fn=seed_worker if workers > 0 else None, generator=generator,
+        drop_last=images % batch_size == 1 and images > 1,
     )

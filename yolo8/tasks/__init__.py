@@ -9,11 +9,13 @@ its own task from.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from torch import nn
+
+from yolo8.config import BUILTIN_DATASET_DEFAULTS
 
 from yolo8.nn.heads import Classify, Detect, Segment
 from yolo8.tasks import classify, detect, segment
@@ -51,6 +53,9 @@ class TaskSpec:
             training run validates on after each epoch (its batches feed the loss too).
         plot_training_batch: ``(batch, save file, names)``: draws train_batchN.jpg.
         default_model: the model YAML a train command without ``model=`` builds.
+        resolve_training_data: ``(config) -> dataset`` the training run's data (``data`` unset: the built-in
+            dataset); the result has ``names``, ``num_classes`` and ``yaml_file`` (what the run records as data).
+        builtin_defaults: settings a training run on the built-in dataset uses where the user set none.
         augment: whether test-time augmentation (``augment=True``) applies to this task's outputs.
     """
 
@@ -68,6 +73,8 @@ class TaskSpec:
     plot_training_batch: Callable | None = None
     default_model: str = "yolov8n.yaml"
     augment: bool = False
+    resolve_training_data: Callable = detect.resolve_training_data
+    builtin_defaults: dict = field(default_factory=lambda: dict(BUILTIN_DATASET_DEFAULTS))
 
     @property
     def run_dir(self) -> Path:
@@ -98,7 +105,10 @@ TASKS: dict[str, TaskSpec] = {
     "classify": TaskSpec(
         "classify", Classify, ("loss",), ("metrics/accuracy_top1", "metrics/accuracy_top5"),
         classify.prepare_image, classify.postprocess, classify.ClassificationEvaluator, classify.evaluation_data,
-        default_model="yolov8n-cls.yaml",
+        build_loss=classify.build_loss, training_loader=classify.training_loader,
+        validation_loader=classify.validation_loader, plot_training_batch=classify.plot_training_batch,
+        default_model="yolov8n-cls.yaml", resolve_training_data=classify.resolve_training_data,
+        builtin_defaults=classify.BUILTIN_DEFAULTS,
     ),
 }
 

@@ -25,11 +25,15 @@ from yolo8.metrics.classification import (
     format_classification_table,
     ranked_classes,
 )
-from yolo8.tasks.common import EvaluationData, PostprocessSettings, network_size
+from yolo8.tasks.common import BatchLoss, EvaluationData, PostprocessSettings, network_size
 
 LOGGER = logging.getLogger("yolo8")
 PLOT_MAX_CLASSES = 100
 SMALLEST_PROBABILITY = 1e-30  # keeps the loss finite where a softmax probability underflowed to 0
+
+# `yolo8 classify train` without data trains on the built-in crops (64 px objects of the built-in scenes):
+# their own size, 64 a batch (about 2 s an epoch on a 2-core CPU).
+BUILTIN_DEFAULTS = {"epochs": 30, "imgsz": 64, "batch": 64}
 
 
 def prepare_image(image: np.ndarray, size: int | tuple[int, int], stride: int) -> tuple[np.ndarray, None]:
@@ -63,9 +67,54 @@ def evaluation_data(config, model) -> EvaluationData:
             f"'{split.class_directory}') but the model predicts {model.num_classes}; validate on the dataset "
             "the model was trained for.")
     loader = build_classification_loader(split, network_size(config.imgsz, int(model.stride)), config.batch,
-                                         config.workers)
+                                         config.workers, crop_fraction=config.crop_fraction)
     LOGGER.info("val: %s, %d images in %d classes", split.directory, len(split.image_files), split.num_classes)
     return EvaluationData(loader, split.names, None, split.root)
+
+
+def resolve_training_data(config):
+    """The folder dataset (or the built-in crops when ``data`` is unset) a training run uses: a
+    :class:`yolo8.data.classification_data.ClassificationData`."""
+    from yolo8.data.classification_data import resolve_classification_data
+
+    return resolve_classification_data(config.data, config.fraction)
+
+
+def build_loss(model, config) -> BatchLoss:
+    """Cross-entropy of the head's logits and the batch's labels; called ``(raw logits, batch)``."""
+    from yolo8.losses.classification import ClassificationLoss
+
+    return BatchLoss(ClassificationLoss(), ("labels",))
+
+
+def training_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int, rank: int = -1):
+    """The shuffled loader of the train split with YOLOv8's classification augmentation (random resized crop
+    by ``scale``, ``fliplr``, ``hsv_h/s/v``, ``auto_augment``, ``erasing``)."""
+    from yolo8.data.classification import build_classification_training_loader
+    from yolo8.data.transforms.classify import ClassificationAugment
+
+    transform = ClassificationAugment(image_size, scale=config.scale, fliplr=config.fliplr, hsv_h=config.hsv_h,
+                                      hsv_s=config.hsv_s, hsv_v=config.hsv_v, auto_augment=config.auto_augment,
+                                      erasing=config.erasing)
+    return build_classification_training_loader(data.train, transform, batch_size, workers, seed=config.seed,
+                                                rank=rank, cache=config.cache)
+
+
+def validation_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int):
+    """The val split, each image resized on its short side and centre-cropped by ``crop_fraction``."""
+    from yolo8.data.classification import build_classification_loader
+
+    return build_classification_loader(data.val, image_size, batch_size, workers, crop_fraction=config.crop_fraction,
+                                       cache=config.cache)
+
+
+def plot_training_batch(batch, save_file: Path, names: dict) -> None:
+    """train_batchN.jpg: the augmented images, each tile titled with its class."""
+    from yolo8.metrics.plots import plot_image_batch
+
+    count, height, width = len(batch), *batch.images.shape[2:]
+    frames = np.tile(np.array([[0, 0, width - 1, height - 1]], np.float32), (count, 1))  # (B, 4): a label per tile
+    plot_image_batch(batch.images, frames, batch.labels.numpy(), np.arange(count), save_file, names=names)
 
 
 class ClassificationEvaluator:

@@ -71,6 +71,13 @@ def build_loss(model, config) -> BatchLoss:
                                    box_gain=config.box, cls_gain=config.cls, dfl_gain=config.dfl), ("targets",))
 
 
+def resolve_training_data(config):
+    """The dataset YAML a training run uses (the built-in dataset when ``data`` is unset): a DatasetConfig."""
+    from yolo8.data.build import resolve_data
+
+    return resolve_data(config.data)
+
+
 def training_loader(data, config, image_size: int, batch_size: int, stride: int, workers: int, rank: int = -1):
     """The augmented train-split loader of a detection run."""
     from yolo8.data.build import training_loader as build_training_loader

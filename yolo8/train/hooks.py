@@ -77,8 +77,9 @@ class CloseMosaic(Hook):
 
     def before_epoch(self, trainer) -> None:
         dataset = trainer.train_loader.dataset
+        # datasets without mosaic (classification folders) have nothing to close
         if trainer.plan_known(trainer.epoch) and closes_mosaic(trainer.epoch, trainer.epochs, self.close_mosaic) \
-                and dataset.mosaic_enabled:
+                and getattr(dataset, "mosaic_enabled", False):
             LOGGER.info("Closing dataloader mosaic")
             dataset.close_mosaic()
 

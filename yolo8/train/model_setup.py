@@ -39,6 +39,7 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
         model = fitted
     model.names = dict(data.names)
     model.yaml["nc"] = data.num_classes
+    set_dropout(model, config.dropout)
     model.float().train()
     freeze_layers(model, config.freeze)
     return model
@@ -72,3 +73,12 @@ def freeze_layers(model: nn.Module, freeze: list[int] | None) -> list[str]:
     if indices:
         LOGGER.info("Freezing layers %s (%d tensors)", indices, len(frozen))
     return frozen
+
+
+def set_dropout(model: nn.Module, probability: float) -> int:
+    """The ``dropout`` setting on every Dropout layer of ``model`` (a classifier's before its linear layer;
+    detection models have none); returns how many layers it set."""
+    layers = [module for module in model.modules() if isinstance(module, nn.Dropout)]
+    for layer in layers:
+        layer.p = float(probability)
+    return len(layers)

@@ -25,7 +25,14 @@ def progress_line(epoch: int, epochs: int, losses: np.ndarray, batch, device: to
     """One row under :func:`progress_header`: epoch, GPU memory, mean losses, instances and image size."""
     memory = torch.cuda.memory_reserved(device) / 1e9 if device.type == "cuda" else 0.0
     return ("%11s" * 2 + "%11.4g" * len(losses) + "%11s" * 2) % (
-        f"{epoch + 1}/{epochs}", f"{memory:.3g}G", *losses, len(batch.targets), batch.images.shape[-1])
+        f"{epoch + 1}/{epochs}", f"{memory:.3g}G", *losses, instances(batch), batch.images.shape[-1])
+
+
+def instances(batch) -> int:
+    """Labelled instances in a batch: its target rows (detection, segmentation), else one label per image
+    (classification)."""
+    targets = getattr(batch, "targets", None)
+    return len(targets) if targets is not None else len(batch)
 
 
 class ResultsLog:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from yolo8.config import BUILTIN_DATASET_DEFAULTS, Config
+from yolo8.config import Config
 from yolo8.runtime.backend import TorchBackend
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.tasks import task_of, task_spec
@@ -77,7 +77,7 @@ class Trainer:
             config = Config(settings)
             self.save_dir = path.parent.parent
         elif config.data is None:
-            config = config.with_defaults(BUILTIN_DATASET_DEFAULTS)
+            config = config.with_defaults(task_spec(config.task).builtin_defaults)
         self.config = config
         self.metrics = None
         self.final_metrics = None
@@ -94,7 +94,6 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
-        from yolo8.data.build import resolve_data
         from yolo8.runtime.device import select_device
         from yolo8.runtime.run_dir import increment_run_dir
         from yolo8.train.model_setup import prepare_model
@@ -102,7 +101,7 @@ class Trainer:
 
         config = self.config
         self.device = select_device(config.device) if not self.dist.enabled else self.dist.device
-        self.data = resolve_data(config.data)
+        self.data = task_spec(config.task).resolve_training_data(config)
         self.config = config = config.merge(data=str(self.data.yaml_file))
         self.model = prepare_model(self.model, self.model_source, self.data, config, self.resume_checkpoint)
         self.task = task = task_of(self.model)
