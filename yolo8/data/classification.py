@@ -18,9 +18,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from yolo8.data.classification_scan import (  # noqa: F401  (re-exported: the package's public names)
+    ClassFolderWarning,
     ClassificationDataError,
     ClassificationSplit,
-    ClassFolderWarning,
     load_classification_split,
 )
 from yolo8.data.imageio import ImageReadError, read_image

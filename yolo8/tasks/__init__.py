@@ -16,7 +16,6 @@ from typing import Callable
 from torch import nn
 
 from yolo8.config import BUILTIN_DATASET_DEFAULTS
-
 from yolo8.nn.heads import Classify, Detect, Segment
 from yolo8.tasks import classify, detect, segment
 from yolo8.tasks.common import EvaluationData, PostprocessSettings
