@@ -272,7 +272,7 @@ def test_object_crops_are_filed_by_class(shapes_dataset, tmp_path):
 # BatchNorm running statistics that eval mode uses to forget their initial variance of 1 (0.9 ** 36 = 0.02).
 # The colour classes are told apart by hue: auto-augment policies (solarize, posterize, equalize) would hide
 # it, so the test trains with the HSV jitter that replaces them (auto_augment=None) and erasing as default.
-TRAIN = dict(imgsz=32, batch=4, nbs=4, workers=0, epochs=6, warmup_epochs=0, optimizer="AdamW", lr0=0.003, seed=0,
+TRAIN = dict(imgsz=32, batch=4, nbs=4, workers=0, epochs=10, warmup_epochs=0, optimizer="AdamW", lr0=0.003, seed=0,
              auto_augment=None)
 
 
@@ -281,17 +281,22 @@ def read_results(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
+WEIGHTS_SEED = 0
+
+
 def test_training_on_folders_rises_well_above_chance(tmp_path):
     root = write_colour_folders(tmp_path / "colours", per_class=8)
+    torch.manual_seed(WEIGHTS_SEED)  # the initial weights come from the global RNG, whatever ran before this test
     model = YOLO(build_model(tiny_classifier_yaml()))
     metrics = model.train(data=str(root), project=str(tmp_path), name="run", **TRAIN)
     assert metrics.top1 >= 0.9 and metrics.top5 == 1.0  # chance is 1/3
     run = tmp_path / "run"
     rows = read_results(run)
-    assert len(rows) == 6 and [key.strip() for key in rows[0]][:6] == [
+    assert len(rows) == TRAIN["epochs"] and [key.strip() for key in rows[0]][:6] == [
         "epoch", "time", "train/loss", "metrics/accuracy_top1", "metrics/accuracy_top5", "val/loss"]
-    assert float(rows[-1]["train/loss"]) < float(rows[0]["train/loss"])
-    assert float(rows[-1]["val/loss"]) < float(rows[0]["val/loss"])
+    # 24 tiny images under random crops and erasing: the epoch losses are noisy, so the last epochs' best is compared
+    assert min(float(row["train/loss"]) for row in rows[-3:]) < float(rows[0]["train/loss"])
+    assert min(float(row["val/loss"]) for row in rows[-3:]) < float(rows[0]["val/loss"])
     for name in ("results.png", "train_batch0.jpg", "val_batch0_labels.jpg", "val_batch0_pred.jpg",
                  "confusion_matrix.png", "weights/best.pt", "weights/last.pt"):
         assert (run / name).is_file(), name
