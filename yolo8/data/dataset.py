@@ -281,9 +281,8 @@ def instance_masks(annotations: Annotations, height: int, width: int,
     (a dataset built by hand), its boxes are rasterised as rectangles rather than its masks left empty."""
     points, owners = annotations.points, annotations.owners
     if not annotations.has_segments and len(annotations):
-        x1, y1, x2, y2 = annotations.boxes.T
-        points = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1),
-                           np.stack([x1, y2], 1)], 1).reshape(-1, 2)  # (N, 4 corners, 2) -> (4N, 2)
+        corners = annotations.boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (N, 4) xyxy -> (N, 4 corners, 2)
+        points = corners.reshape(-1, 2)
         owners = np.repeat(np.arange(len(annotations)), 4)
     masks = polygon_masks(points, owners, len(annotations), height, width, layout.ratio)
     if not layout.overlap:

@@ -57,10 +57,8 @@ def crop_masks(masks: torch.Tensor, boxes_xyxy: torch.Tensor) -> torch.Tensor:
         (n, H, W) the masks with pixels outside ``x1 <= c < x2``, ``y1 <= r < y2`` set to 0.
     """
     _, height, width = masks.shape
-    out = torch.zeros_like(masks)
-    for index, (left, top, right, bottom) in enumerate(box_pixel_ranges(boxes_xyxy, height, width)):
-        out[index, top:bottom, left:right] = masks[index, top:bottom, left:right]
-    return out
+    inside = inside_boxes(boxes_xyxy.detach().float().to(masks.device), height, width)
+    return torch.where(inside, masks, torch.zeros((), dtype=masks.dtype, device=masks.device))
 
 
 def masks_from_prototypes(
