@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from PIL import Image
 
-from yolo8.data.dataset_config import IMAGE_EXTENSIONS
+from yolo8.data.dataset_config import IMAGE_EXTENSIONS, is_image_file, read_dataset_yaml, resolve_dataset_root
 
 SPLIT_FALLBACK = {"val": "test", "test": "val"}  # YOLOv8 accepts test/ for val and val/ for test
 LISTED = 3  # example paths named in a warning
@@ -97,22 +96,17 @@ def _class_folders(directory: Path) -> list[str]:
     return sorted(entry.name for entry in directory.iterdir() if entry.is_dir() and not entry.name.startswith("."))
 
 
-def is_image_name(name: str) -> bool:
-    """Whether a file name has an image extension, in any case (``a.JPG`` is an image)."""
-    return name.rpartition(".")[2].lower() in IMAGE_EXTENSIONS
-
-
 def files_in(folder: Path) -> tuple[list[str], list[str]]:
     """(image files, other files) under ``folder``, recursive, each sorted by path. Hidden files are ignored, and
     so is ``<stem>.npy`` beside an image ``<stem>.<ext>`` (the ``cache=disk`` copy of its pixels)."""
     images, others = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
-        image_stems = {name.rpartition(".")[0] for name in filenames if is_image_name(name)}
+        image_stems = {name.rpartition(".")[0] for name in filenames if is_image_file(name)}
         for name in filenames:
             if name.startswith(".") or (name.endswith(".npy") and name[:-4] in image_stems):
                 continue
-            (images if is_image_name(name) else others).append(os.path.join(dirpath, name))
+            (images if is_image_file(name) else others).append(os.path.join(dirpath, name))
     return sorted(images), sorted(others)
 
 
@@ -132,15 +126,12 @@ def unreadable_reason(path: str) -> str | None:
 def _read_yaml_source(yaml_file: Path) -> tuple[Path, dict[str, Path], list[str] | None]:
     """A classification data YAML -> (root, {split: directory}, names or None)."""
     try:
-        content = yaml.safe_load(yaml_file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        content = read_dataset_yaml(yaml_file) or {}  # the detection YAML reader: its errors name the file and the fix
+    except OSError as error:
         raise ClassificationDataError(f"cannot read dataset YAML '{yaml_file}': {error}") from error
     if not isinstance(content, dict):
         raise ClassificationDataError(f"dataset YAML '{yaml_file}' must be a mapping with path, train, val, names.")
-    raw_root = content.get("path")
-    root = Path(os.path.expanduser(str(raw_root))) if raw_root else yaml_file.parent
-    if not root.is_absolute():
-        root = yaml_file.parent / root if (yaml_file.parent / root).exists() else Path.cwd() / root
+    root = resolve_dataset_root(content.get("path"), yaml_file)
     splits = {split: root / str(content[split]) for split in ("train", "val", "test") if content.get(split)}
     names = content.get("names")
     if isinstance(names, dict):
@@ -244,7 +235,7 @@ def load_classification_split(data, split: str = "val", verify: bool = False) ->
 
 
 def _warn_loose_files(directory: Path) -> None:
-    loose = sorted(str(entry) for entry in directory.iterdir() if entry.is_file() and is_image_name(entry.name))
+    loose = sorted(str(entry) for entry in directory.iterdir() if entry.is_file() and is_image_file(entry.name))
     if loose:
         warnings.warn(f"{len(loose)} image(s) lie directly in '{directory}', outside any class folder, and are "
                       f"skipped: {_examples(loose)}. Move each into '{directory}/<class name>/'.",

@@ -54,7 +54,7 @@ def _where(yaml_file: Path | None) -> str:
     return f"dataset YAML '{yaml_file}'" if yaml_file else "dataset config"
 
 
-def _resolve_root(raw_path, yaml_file: Path | None) -> Path:
+def resolve_dataset_root(raw_path, yaml_file: Path | None) -> Path:
     """The `path` key -> absolute root: relative paths try the YAML's directory, then the cwd."""
     base = yaml_file.parent if yaml_file else Path.cwd()
     if raw_path in (None, ""):
@@ -128,7 +128,7 @@ def _resolve_split(data: dict, key: str, root: Path, where: str, required: bool)
     return resolved
 
 
-def _read_yaml(yaml_file: Path):
+def read_dataset_yaml(yaml_file: Path):
     """Parsed YAML; a syntax error or undecodable text becomes one DatasetConfigError line."""
     try:
         with open(yaml_file, encoding="utf-8-sig") as file:
@@ -207,7 +207,7 @@ def load_dataset_config(source, required_splits=("train", "val")) -> DatasetConf
             yaml_file = _yaml_in_directory(yaml_file, source)
         if not yaml_file.is_file():
             raise FileNotFoundError(f"dataset YAML '{source}' not found (looked at {yaml_file}).")
-        data = _read_yaml(yaml_file)
+        data = read_dataset_yaml(yaml_file)
         if not isinstance(data, dict):
             raise DatasetConfigError(
                 f"dataset YAML '{yaml_file}' must be a mapping of keys (path, train, val, names), "
@@ -217,7 +217,7 @@ def load_dataset_config(source, required_splits=("train", "val")) -> DatasetConf
     unknown = [split for split in required_splits if split not in SPLITS]
     if unknown:
         raise ValueError(f"required_splits must be among {SPLITS}, got {unknown}.")
-    root = _resolve_root(data.get("path"), yaml_file)
+    root = resolve_dataset_root(data.get("path"), yaml_file)
     names = _parse_names(data, where)
     splits = {key: _resolve_split(data, key, root, where, key in required_splits) for key in SPLITS}
     return DatasetConfig(root=root, names=names, num_classes=len(names), yaml_file=yaml_file, **splits)
