@@ -239,3 +239,18 @@ def test_import_is_light_and_plotting_leaves_matplotlib_global_state_alone(tmp_p
         "assert dict(dict.items(matplotlib.rcParams)) == before, 'rcParams changed'\n"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "f.png")], check=True, timeout=60)
+
+
+def test_training_draws_val_plots_once_at_the_end(shapes_dataset, tiny_model_yaml, tmp_path, monkeypatch):
+    from yolo8 import YOLO
+    from yolo8.nn.model import build_model
+    from yolo8.tasks import detect
+
+    drawn = []
+    monkeypatch.setattr(detect, "plot_curves", lambda *args, **kwargs: drawn.append("curves"))
+    monkeypatch.setattr(detect.DetectionEvaluator, "plot_batch", lambda *args, **kwargs: drawn.append("batch"))
+    YOLO(build_model(tiny_model_yaml)).train(data=str(shapes_dataset), epochs=3, imgsz=64, batch=8, workers=0,
+                                             mosaic=0.0, close_mosaic=0, warmup_epochs=0, project=str(tmp_path),
+                                             name="run", plots=True)
+    # three per-epoch validations draw nothing; the final validation of best.pt draws its batches and curves
+    assert drawn.count("curves") == 1 and 1 <= drawn.count("batch") <= 3

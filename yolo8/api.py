@@ -140,19 +140,13 @@ def run_mode(config: Config) -> None:
     """Run the mode a command line asked for (see :mod:`yolo8.cli`)."""
     overrides = {key: value for key, value in config.overrides.items() if key not in ("mode", "task", "model")}
     if config.mode == "train":
-        from yolo8.tasks import task_spec
-
-        model = YOLO(config.model or task_spec(config.task).default_model)
+        model = YOLO(config.model or default_training_model(config))
         model.train(**overrides)
         if config.data is None and not config.resume and model.trainer.dist.is_main:
             # The main job on the built-in dataset ends by showing the trained model at work.
             model.predict(save=True, project=config.project, name="predict")
         return
-    if config.model is None:
-        raise ValueError(
-            f"'yolo8 {config.mode}' needs model=: a checkpoint such as runs/detect/train/weights/best.pt."
-        )
-    model = YOLO(config.model)
+    model = YOLO(config.model or shipped_model(config))
     if config.mode == "val":
         model.val(**overrides)
     elif config.mode == "predict":
@@ -162,3 +156,29 @@ def run_mode(config: Config) -> None:
             pass
     else:
         raise ValueError(f"mode '{config.mode}' is not available yet in yolo8; use train, val or predict.")
+
+
+
+def default_training_model(config: Config) -> str:
+    """What ``yolo8 [task] train`` without ``model=`` starts from: the task's shipped built-in weights (as
+    YOLOv8's default is a pretrained checkpoint), or its model YAML with ``pretrained=False`` (from scratch),
+    a ``pretrained=`` path (its weights go into the YAML's model) or when nothing is shipped for the task."""
+    from yolo8.checkpoints.load import shipped_weights
+    from yolo8.tasks import task_spec
+
+    spec = task_spec(config.task)
+    if config.pretrained in (True, None) and spec.builtin_weights and shipped_weights(spec.builtin_weights):
+        return spec.builtin_weights
+    return spec.default_model
+
+
+def shipped_model(config: Config) -> str:
+    """What ``yolo8 [task] val|predict`` without ``model=`` runs: the task's shipped built-in weights."""
+    from yolo8.checkpoints.load import shipped_weights
+    from yolo8.tasks import task_spec
+
+    spec = task_spec(config.task)
+    if spec.builtin_weights and shipped_weights(spec.builtin_weights):
+        return spec.builtin_weights
+    raise ValueError(f"'yolo8 {spec.name} {config.mode}' needs model=: a checkpoint such as "
+                     f"{spec.run_dir}/train/weights/best.pt (yolo8 ships no built-in {spec.name} weights yet).")

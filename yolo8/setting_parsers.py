@@ -4,6 +4,7 @@ parsed, or raises TypeError / ValueError saying what was expected (the table add
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 
@@ -161,6 +162,17 @@ def parse_cache(value: Any) -> bool | str:
     if isinstance(value, str) and value.lower() in {"ram", "disk"}:
         return value.lower()
     return "ram" if parse_bool(value) else False
+
+
+def parse_bool_or_path(value: Any) -> bool | str:
+    """true / false (any spelling parse_bool takes), else a file path (``pretrained=runs/x/weights/best.pt``)."""
+    try:
+        return parse_bool(value)
+    except TypeError:
+        pass
+    if isinstance(value, (str, os.PathLike)) and str(value).strip():
+        return str(value)
+    raise TypeError("expected true, false or the path of a checkpoint")
 
 
 def parse_any(value: Any) -> Any:

@@ -8,6 +8,16 @@ from pathlib import Path
 from torch import nn
 
 MODEL_YAML_SUFFIXES = (".yaml", ".yml")
+SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def shipped_weights(name: str | os.PathLike) -> Path | None:
+    """The weights file shipped in the package under this bare name (``yolov8n-builtin.pt``), else None."""
+    name = str(name)
+    if not name or Path(name).name != name:  # a path with folders names a file of the user's, never ours
+        return None
+    candidate = SHIPPED_WEIGHTS_DIR / name
+    return candidate if candidate.is_file() else None
 
 
 def load_model(source: str | os.PathLike | nn.Module) -> tuple[nn.Module, dict | None]:
@@ -23,10 +33,14 @@ def load_model(source: str | os.PathLike | nn.Module) -> tuple[nn.Module, dict |
         from yolo8.nn.model import build_model
 
         return build_model(path), None
+    if not path.is_file() and shipped_weights(source) is not None:
+        path = shipped_weights(source)  # a shipped model's name resolves from any directory, like model YAMLs
     if not path.is_file():
+        shipped = sorted(file.name for file in SHIPPED_WEIGHTS_DIR.glob("*.pt"))
         raise FileNotFoundError(
             f"model '{source}' not found. yolo8 never downloads weights: give the path of a checkpoint "
-            f"(.pt) you have, or a model YAML such as '{path.stem}.yaml' to start from scratch."
+            f"(.pt) you have, a model YAML such as '{path.stem}.yaml' to start from scratch, or a shipped model: "
+            f"{', '.join(shipped) or 'none'}."
         )
     from yolo8.checkpoints.ultralytics_checkpoint import is_ultralytics_checkpoint, read_ultralytics_checkpoint
 

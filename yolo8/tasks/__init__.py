@@ -52,6 +52,9 @@ class TaskSpec:
             training run validates on after each epoch (its batches feed the loss too).
         plot_training_batch: ``(batch, save file, names)``: draws train_batchN.jpg.
         default_model: the model YAML a train command without ``model=`` builds.
+        builtin_weights: the file name of this task's weights shipped in ``yolo8/weights/`` (trained on the
+            built-in data; see ``tools/make_builtin_weights.py``): the main job fine-tunes them, and val and
+            predict without ``model=`` run them. None: nothing is shipped yet for the task.
         resolve_training_data: ``(config) -> dataset`` the training run's data (``data`` unset: the built-in
             dataset); the result has ``names``, ``num_classes`` and ``yaml_file`` (what the run records as data).
         builtin_defaults: settings a training run on the built-in dataset uses where the user set none.
@@ -71,6 +74,7 @@ class TaskSpec:
     validation_loader: Callable | None = None
     plot_training_batch: Callable | None = None
     default_model: str = "yolov8n.yaml"
+    builtin_weights: str | None = None
     augment: bool = False
     resolve_training_data: Callable = detect.resolve_training_data
     builtin_defaults: dict = field(default_factory=lambda: dict(BUILTIN_DATASET_DEFAULTS))
@@ -93,6 +97,7 @@ TASKS: dict[str, TaskSpec] = {
         detect.prepare_image, detect.postprocess, detect.DetectionEvaluator, detect.evaluation_data,
         build_loss=detect.build_loss, training_loader=detect.training_loader,
         validation_loader=detect.validation_loader, plot_training_batch=detect.plot_training_batch, augment=True,
+        builtin_weights="yolov8n-builtin.pt",
     ),
     "segment": TaskSpec(
         "segment", Segment, ("box_loss", "seg_loss", "cls_loss", "dfl_loss"), BOX_METRICS + MASK_METRICS,

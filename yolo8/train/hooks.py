@@ -119,14 +119,16 @@ class TrainBatchPlots(Hook):
 
 
 class Evaluation(Hook):
-    """Validate the EMA weights after every epoch (``val=True``) or after the last one; sets ``trainer.metrics``."""
+    """Validate the EMA weights after every epoch (``val=True``) or after the last one; sets ``trainer.metrics``.
+    Draws nothing: the run's final validation of best.pt draws the val pictures and curves once."""
 
     def __init__(self, every_epoch: bool):
         self.every_epoch = every_epoch
 
     def after_epoch(self, trainer) -> None:
         if self.every_epoch or trainer.epoch + 1 >= trainer.epochs:
-            trainer.metrics = trainer.validator(TorchBackend(trainer.ema.ema, trainer.device, prepare=False))
+            trainer.metrics = trainer.validator(TorchBackend(trainer.ema.ema, trainer.device, prepare=False),
+                                                plots=False)
 
 
 class BestFitness(Hook):

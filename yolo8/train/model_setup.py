@@ -24,8 +24,10 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
 
     if resume_checkpoint is not None:
         model = model_from_checkpoint(resume_checkpoint)
-    elif model is None:
-        model, _ = load_model(source)
+    else:
+        if model is None:
+            model, _ = load_model(source)
+        model = apply_pretrained(model, source, config.pretrained)
     if task_of(model).build_loss is None:
         from yolo8.tasks import TASKS
 
@@ -42,6 +44,35 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     set_dropout(model, config.dropout)
     model.float().train()
     freeze_layers(model, config.freeze)
+    return model
+
+
+def apply_pretrained(model: nn.Module, source: str, pretrained) -> nn.Module:
+    """The ``pretrained`` setting, as YOLOv8 reads it: True keeps the weights ``model`` came with (none for a
+    model YAML); False trains the same architecture from freshly initialised weights; a path transfers every
+    weight whose name and shape fit from that checkpoint into ``model``."""
+    from yolo8.checkpoints.load import load_model
+    from yolo8.nn.model import build_model
+
+    if pretrained is False:
+        if str(source).endswith((".yaml", ".yml")):
+            return model
+        fresh = build_model(model.yaml, num_classes=model.num_classes)
+        fresh.names = dict(model.names)
+        LOGGER.info("pretrained=False: training the architecture of %s from scratch (its weights are not used)",
+                    source)
+        return fresh
+    if pretrained is True or pretrained is None or pretrained == "":
+        return model
+    try:
+        weights, _ = load_model(str(pretrained))
+    except (FileNotFoundError, ValueError) as error:
+        raise ValueError(f"pretrained={pretrained}: {error}") from error
+    if weights.task != model.task:
+        raise ValueError(f"pretrained={pretrained} is a '{weights.task}' model and {source} a '{model.task}' model; "
+                         f"give weights of the same task, or pretrained=True / False.")
+    LOGGER.info("pretrained=%s: starting from its weights", pretrained)
+    transfer_weights(weights, model)
     return model
 
 

@@ -319,7 +319,7 @@ class Trainer:
             from yolo8.checkpoints.load import load_model
             from yolo8.metrics.plots import plot_results
 
-            LOGGER.info("\n%d epochs completed. Validating %s...", self.epoch - self.start_epoch + 1, best)
+            LOGGER.info("\n%s. Validating %s...", epochs_completed(self.epoch + 1, self.start_epoch), best)
             best_model, _ = load_model(best)
             self.final_metrics = self.validator(TorchBackend(best_model, self.device), verbose=True)
             if self.config.plots:
@@ -329,3 +329,9 @@ class Trainer:
         self.dist.close()
         return best
 
+
+def epochs_completed(total: int, resumed_at: int) -> str:
+    """The closing line's count: '15 epochs completed', or for a resumed run the whole run with this session's
+    share, '15 epochs completed (7 in this session)' (``resumed_at``: epochs done before this session)."""
+    line = f"{total} epoch{'s' if total != 1 else ''} completed"
+    return line + (f" ({total - resumed_at} in this session)" if resumed_at else "")

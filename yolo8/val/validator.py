@@ -64,11 +64,16 @@ class Validator:
                                    multi_label=True, lazy_masks=True)
 
     @torch.no_grad()
-    def __call__(self, backend: Backend, verbose: bool = False):
-        """Score ``backend`` over the loader; returns the task's result (metrics, speed, loss, save_dir)."""
+    def __call__(self, backend: Backend, verbose: bool = False, plots: bool | None = None):
+        """Score ``backend`` over the loader; returns the task's result (metrics, speed, loss, save_dir).
+
+        ``plots``: draw the val batches and the task's curves / confusion matrix (default: the ``plots``
+        setting); a training run's per-epoch evaluations pass False, its final one draws them once.
+        """
         evaluator = self.task.evaluator(self.names, save_dir=self.save_dir, save_json=bool(self.config.save_json),
                                         category_ids=self.category_ids, single_cls=bool(self.config.single_cls))
-        settings, plots = self.settings(), bool(self.config.plots) and self.save_dir is not None
+        plots = bool(self.config.plots if plots is None else plots) and self.save_dir is not None
+        settings = self.settings()
         seconds, images_seen, loss_sum, self.skipped = np.zeros(3), 0, None, []
         self.callbacks.run("on_val_start", self)
         for batch_index, batch in enumerate(self.dataloader):
@@ -102,7 +107,7 @@ class Validator:
             images_seen += len(batch)
         self._warn_skipped()
         loss = None if loss_sum is None else loss_sum / max(len(self.dataloader), 1)
-        self.result = evaluator.finish(speed_per_image(seconds, images_seen), loss, verbose, bool(self.config.plots))
+        self.result = evaluator.finish(speed_per_image(seconds, images_seen), loss, verbose, plots)
         self.callbacks.run("on_val_end", self)
         return self.result
 

@@ -5,7 +5,7 @@
 """
 
 from yolo8.data.synthetic.builtin import builtin_dataset, cache_home, default_root
-from yolo8.data.synthetic.samples import sample_images, sample_scene
+from yolo8.data.synthetic.samples import found_sample_objects, sample_images, sample_scene
 from yolo8.data.synthetic.scene import Scene, SceneObject, render_scene
 from yolo8.data.synthetic.shapes import CLASS_NAMES
 
@@ -16,6 +16,7 @@ __all__ = [
     "builtin_dataset",
     "cache_home",
     "default_root",
+    "found_sample_objects",
     "render_scene",
     "sample_images",
     "sample_scene",

@@ -1,0 +1,114 @@
+"""Regenerate the built-in weights shipped in ``yolo8/weights/`` (``yolov8n-builtin.pt`` and its record).
+
+    python tools/make_builtin_weights.py [--task detect] [--epochs 60] [--train-images 800] [--seed 0]
+                                         [--out yolo8/weights] [--workdir DIR]
+
+Recipe: yolov8n (the task's default model YAML) trained from scratch with yolo8 on a built-in dataset drawn from
+another random stream than the one users get (generator seed 1, ``--train-images`` train / 64 val images,
+320 px), so the shipped weights are scored on images they never saw: the user's built-in val set (seed 0).
+Training uses the main job's settings for the built-in data (AdamW, lr0 0.002, 320 px, batch 16) with
+``seed``/``deterministic`` fixed, so a rerun on the same machine gives the same file; another CPU gives one
+within float rounding of it.
+
+The checkpoint is a native yolo8 checkpoint in float16 (half the size; loads with ``weights_only=True``) whose
+``train_args`` keep only what val and predict take from a checkpoint: ``imgsz`` (and no ``data``, so
+``yolo8 val`` scores it on the built-in val set). Beside it, ``<name>.json`` records the recipe, the scores of
+a fresh val of the saved file on the user's built-in val set, and the sample images' objects found at
+conf 0.25 (what the tests check the file against).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's yolo8
+
+TRAINING_DATA_SEED = 1  # the users' built-in dataset is seed 0: the weights never see its images
+
+
+def record_of(model_file: Path, task_name: str) -> dict:
+    """Fresh scores of ``model_file``: val on the built-in val set, sample objects found at conf 0.25."""
+    from yolo8 import YOLO
+    from yolo8.data.synthetic import found_sample_objects, sample_images
+
+    model = YOLO(str(model_file))
+    metrics = model.val(plots=False, verbose=False)
+    record = {"val": {key: round(float(value), 6) for key, value in metrics.results_dict.items()}}
+    if task_name != "classify":
+        found = total = 0
+        per_image = {}
+        for path in sample_images():
+            result = model.predict(str(path), verbose=False)[0]
+            hits, objects = found_sample_objects(path.name, result.boxes.xyxy, result.boxes.cls)
+            per_image[path.name] = f"{hits}/{objects}"
+            found, total = found + hits, total + objects
+        record["samples_found_at_conf_0.25"] = {"found": found, "objects": total, "per_image": per_image}
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", default="detect", choices=("detect", "segment"))
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--train-images", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--out", default=str(ROOT / "yolo8" / "weights"))
+    parser.add_argument("--workdir", default=None, help="where the training run goes (default: a temp dir)")
+    args = parser.parse_args()
+
+    import torch
+
+    from yolo8 import YOLO, __version__
+    from yolo8.checkpoints.load import load_model
+    from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
+    from yolo8.data.synthetic import builtin_dataset
+    from yolo8.tasks import task_spec
+
+    spec = task_spec(args.task)
+    if spec.builtin_weights is None:
+        raise SystemExit(f"the task table names no built-in weights file for '{args.task}'")
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="yolo8-builtin-weights-"))
+    data = builtin_dataset(workdir / "data", train_images=args.train_images, val_images=64, image_size=320,
+                           seed=TRAINING_DATA_SEED)
+    settings = {"data": str(data), "epochs": args.epochs, "imgsz": 320, "batch": 16, "nbs": 16, "optimizer": "AdamW",
+                "lr0": 0.002, "warmup_epochs": 1, "seed": args.seed, "deterministic": True, "workers": 2,
+                "project": str(workdir / "runs"), "name": "train", "plots": False, "device": "cpu"}
+    started = time.perf_counter()
+    YOLO(spec.default_model).train(**settings)
+    train_minutes = (time.perf_counter() - started) / 60
+
+    model, train_args = load_model(workdir / "runs" / "train" / "weights" / "best.pt")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    weights_file = out / spec.builtin_weights
+    # float16 halves the file; loaders cast back to float32 for CPU inference (see runtime.backend.inference_copy)
+    save_checkpoint(model_to_checkpoint(model.half(), train_args={"imgsz": 320, "task": args.task}), weights_file)
+    record = {
+        "file": weights_file.name,
+        "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest(),
+        "recipe": {"command": "python tools/make_builtin_weights.py " + " ".join(sys.argv[1:]),
+                   "model": spec.default_model, "training_data": {"generator_seed": TRAINING_DATA_SEED,
+                                                                  "train_images": args.train_images,
+                                                                  "val_images": 64, "image_size": 320},
+                   "settings": {key: value for key, value in settings.items()
+                                if key not in ("data", "project", "name")}},
+        "made_with": {"yolo8": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                      "machine": platform.machine(), "train_minutes": round(train_minutes, 1)},
+        **record_of(weights_file, args.task),
+    }
+    record_file = weights_file.with_suffix(".json")
+    record_file.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+    print(f"wrote {weights_file} ({weights_file.stat().st_size / 1e6:.1f} MB) and {record_file}")
+
+
+if __name__ == "__main__":
+    main()
