@@ -117,3 +117,19 @@ def test_resumed_run_reports_all_its_epochs(shapes_dataset, tiny_model_yaml, tmp
     logging.getLogger("yolo8").addHandler(caplog.handler)
     YOLO(last).train(resume=str(last))
     assert "3 epochs completed (2 in this session)" in caplog.text
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_training_with_pretrained_false_starts_from_fresh_weights(pretrained, trained_checkpoint, shapes_dataset,
+                                                                  tmp_path):
+    from yolo8 import YOLO
+
+    trained, path = trained_checkpoint
+    model = YOLO(path)
+    # a vanishing lr0: the weights stay where training started (Adam moves each by ~lr0 a step)
+    model.train(data=str(shapes_dataset), epochs=1, imgsz=64, batch=8, workers=0, mosaic=0.0, close_mosaic=0,
+                warmup_epochs=0, lr0=1e-9, val=False, plots=False, project=str(tmp_path), name="run",
+                pretrained=pretrained)
+    started_from_checkpoint = torch.allclose(model.model.model[0].conv.weight.float(),
+                                             trained.model[0].conv.weight, atol=1e-3)
+    assert started_from_checkpoint is pretrained

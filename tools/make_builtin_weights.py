@@ -1,14 +1,16 @@
 """Regenerate the built-in weights shipped in ``yolo8/weights/`` (``yolov8n-builtin.pt`` and its record).
 
-    python tools/make_builtin_weights.py [--task detect] [--epochs 60] [--train-images 800] [--seed 0]
-                                         [--out yolo8/weights] [--workdir DIR]
+    python tools/make_builtin_weights.py [--task detect|segment|classify] [--epochs 50] [--train-images 640]
+                                         [--pretrained PATH] [--seed 0] [--out yolo8/weights] [--workdir DIR]
 
-Recipe: yolov8n (the task's default model YAML) trained from scratch with yolo8 on a built-in dataset drawn from
-another random stream than the one users get (generator seed 1, ``--train-images`` train / 64 val images,
-320 px), so the shipped weights are scored on images they never saw: the user's built-in val set (seed 0).
-Training uses the main job's settings for the built-in data (AdamW, lr0 0.002, 320 px, batch 16) with
-``seed``/``deterministic`` fixed, so a rerun on the same machine gives the same file; another CPU gives one
-within float rounding of it.
+Recipe: the task's default model YAML (yolov8n, yolov8n-seg, yolov8n-cls) trained with yolo8 on a built-in
+dataset drawn from another random stream than the one users get (generator seed 1, ``--train-images`` train /
+64 val scenes, 320 px; classify: the objects' 64 px crops), so the shipped weights are scored on images they
+never saw: the user's built-in val set (seed 0). Detection and segmentation use the main job's settings for the
+built-in data (AdamW, lr0 0.002, 320 px, batch 16), classification its own (64 px, batch 64); ``--pretrained``
+starts from another checkpoint's weights (the segmentation weights start from the detection ones). ``seed`` and
+``deterministic`` are fixed, so a rerun on the same machine gives the same file; another CPU gives one within
+float rounding of it.
 
 The checkpoint is a native yolo8 checkpoint in float16 (half the size; loads with ``weights_only=True``) whose
 ``train_args`` keep only what val and predict take from a checkpoint: ``imgsz`` (and no ``data``, so
@@ -56,9 +58,10 @@ def record_of(model_file: Path, task_name: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", default="detect", choices=("detect", "segment"))
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--train-images", type=int, default=800)
+    parser.add_argument("--task", default="detect", choices=("detect", "segment", "classify"))
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--train-images", type=int, default=640, help="train scenes")
+    parser.add_argument("--pretrained", default=None, help="start from this checkpoint's weights")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--out", default=str(ROOT / "yolo8" / "weights"))
     parser.add_argument("--workdir", default=None, help="where the training run goes (default: a temp dir)")
@@ -78,9 +81,17 @@ def main() -> None:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="yolo8-builtin-weights-"))
     data = builtin_dataset(workdir / "data", train_images=args.train_images, val_images=64, image_size=320,
                            seed=TRAINING_DATA_SEED)
-    settings = {"data": str(data), "epochs": args.epochs, "imgsz": 320, "batch": 16, "nbs": 16, "optimizer": "AdamW",
-                "lr0": 0.002, "warmup_epochs": 1, "seed": args.seed, "deterministic": True, "workers": 2,
-                "project": str(workdir / "runs"), "name": "train", "plots": False, "device": "cpu"}
+    if args.task == "classify":
+        from yolo8.data.crops import write_object_crops
+
+        data = write_object_crops(data, workdir / "crops")
+        settings = {"data": str(data), "epochs": args.epochs, "imgsz": 64, "batch": 64}
+    else:
+        settings = {"data": str(data), "epochs": args.epochs, "imgsz": 320, "batch": 16, "nbs": 16,
+                    "optimizer": "AdamW", "lr0": 0.002, "warmup_epochs": 1}
+    settings.update({"seed": args.seed, "deterministic": True, "workers": 2, "project": str(workdir / "runs"),
+                     "name": "train", "plots": False, "device": "cpu", "pretrained": args.pretrained or True})
+    image_size = settings["imgsz"]
     started = time.perf_counter()
     YOLO(spec.default_model).train(**settings)
     train_minutes = (time.perf_counter() - started) / 60
@@ -90,14 +101,16 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     weights_file = out / spec.builtin_weights
     # float16 halves the file; loaders cast back to float32 for CPU inference (see runtime.backend.inference_copy)
-    save_checkpoint(model_to_checkpoint(model.half(), train_args={"imgsz": 320, "task": args.task}), weights_file)
+    save_checkpoint(model_to_checkpoint(model.half(), train_args={"imgsz": image_size, "task": args.task}),
+                    weights_file)
     record = {
         "file": weights_file.name,
         "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest(),
         "recipe": {"command": "python tools/make_builtin_weights.py " + " ".join(sys.argv[1:]),
                    "model": spec.default_model, "training_data": {"generator_seed": TRAINING_DATA_SEED,
-                                                                  "train_images": args.train_images,
-                                                                  "val_images": 64, "image_size": 320},
+                                                                  "train_scenes": args.train_images,
+                                                                  "val_scenes": 64, "image_size": 320,
+                                                                  "object_crops": args.task == "classify"},
                    "settings": {key: value for key, value in settings.items()
                                 if key not in ("data", "project", "name")}},
         "made_with": {"yolo8": __version__, "torch": torch.__version__, "python": platform.python_version(),

@@ -15,7 +15,8 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     """The model to train: from the resume checkpoint, the given model, or ``source``; fitted to ``data``.
 
     When the dataset's class count differs from the model's, the architecture is rebuilt for the dataset and
-    every weight whose name and shape still fit is transferred (unless ``pretrained=False``).
+    every weight whose name and shape still fit is transferred (unless ``pretrained=False``); then the
+    ``pretrained`` setting applies (see :func:`apply_pretrained`).
     """
     from yolo8.checkpoints.load import load_model
     from yolo8.checkpoints.native import model_from_checkpoint
@@ -24,10 +25,8 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
 
     if resume_checkpoint is not None:
         model = model_from_checkpoint(resume_checkpoint)
-    else:
-        if model is None:
-            model, _ = load_model(source)
-        model = apply_pretrained(model, source, config.pretrained)
+    elif model is None:
+        model, _ = load_model(source)
     if task_of(model).build_loss is None:
         from yolo8.tasks import TASKS
 
@@ -39,6 +38,8 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
         if config.pretrained is not False and not str(source).endswith((".yaml", ".yml")):
             transfer_weights(model, fitted)
         model = fitted
+    if resume_checkpoint is None:  # after the class fit: a pretrained= path fills the head's class rows too
+        model = apply_pretrained(model, source, config.pretrained)
     model.names = dict(data.names)
     model.yaml["nc"] = data.num_classes
     set_dropout(model, config.dropout)
