@@ -2,6 +2,7 @@
 
     python tools/make_builtin_weights.py [--task detect|segment|classify] [--epochs 50] [--train-images 640]
                                          [--pretrained PATH] [--seed 0] [--out yolo8/weights] [--workdir DIR]
+                                         [--resume]
 
 Recipe: the task's default model YAML (yolov8n, yolov8n-seg, yolov8n-cls) trained with yolo8 on a built-in
 dataset drawn from another random stream than the one users get (generator seed 1, ``--train-images`` train /
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--out", default=str(ROOT / "yolo8" / "weights"))
     parser.add_argument("--workdir", default=None, help="where the training run goes (default: a temp dir)")
+    parser.add_argument("--resume", action="store_true", help="finish the interrupted training run in --workdir")
     args = parser.parse_args()
 
     import torch
@@ -93,7 +95,13 @@ def main() -> None:
                      "name": "train", "plots": False, "device": "cpu", "pretrained": args.pretrained or True})
     image_size = settings["imgsz"]
     started = time.perf_counter()
-    YOLO(spec.default_model).train(**settings)
+    last = workdir / "runs" / "train" / "weights" / "last.pt"
+    if args.resume:
+        if not last.is_file():
+            raise SystemExit(f"--resume: no interrupted run in {workdir} ({last} is missing)")
+        YOLO(last).train(resume=str(last))
+    else:
+        YOLO(spec.default_model).train(**settings)
     train_minutes = (time.perf_counter() - started) / 60
 
     model, train_args = load_model(workdir / "runs" / "train" / "weights" / "best.pt")
