@@ -4,7 +4,8 @@
 labelled object's box, widened by ``margin`` of its size on every side (some context, as a photographer's
 crop has), clipped to the image, resized so its longer side is ``longest_side`` pixels. Objects smaller than
 ``min_side`` pixels are left out (nothing recognisable is left of them). ``builtin_crop_dataset()`` does this
-once for the built-in detection dataset, so ``yolo8 classify train`` works on a fresh machine.
+once for the built-in detection dataset, so ``yolo8 classify train`` works on a fresh machine, and
+``sample_crops()`` for the objects of the shipped sample images (what a classifier predicts on by default).
 
 Writing happens in a sibling temporary directory renamed into place, with a ``crops.json`` marker written
 last: an interrupted run never leaves half a dataset, and changed parameters make a new one.
@@ -110,3 +111,32 @@ def builtin_crop_dataset() -> Path:
 
     data_yaml = builtin_dataset()
     return write_object_crops(data_yaml, Path(data_yaml).parent.with_name(Path(data_yaml).parent.name + "-crops"))
+
+
+def sample_crops(longest_side: int = 64, margin: float = 0.1, min_side: int = 8) -> list[Path]:
+    """Crops of the shipped sample images' objects, as the built-in crops are cut, written once into
+    ``cache_home()/samples/crops-v{CROPS_VERSION}`` as ``<sample>_<k>_<class name>.jpg`` (the true class in the
+    name, to check a classifier's answers by eye); returns their paths in sample and object order."""
+    from yolo8.data.synthetic import CLASS_NAMES, cache_home, sample_images, sample_scene
+
+    out = cache_home() / "samples" / f"crops-v{CROPS_VERSION}"
+    jobs = []
+    for path in sample_images():
+        scene = sample_scene(path.name)
+        height, width = scene.image.shape[:2]
+        for k, item in enumerate(scene.objects):
+            x1, y1, x2, y2 = item.box
+            if min(x2 - x1, y2 - y1) < min_side:
+                continue
+            box = np.array([(x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height])
+            jobs.append((out / f"{path.stem}_{k}_{CLASS_NAMES[item.class_id]}.jpg", scene.image,
+                         crop_box(box, height, width, margin)))
+    if not all(target.is_file() for target, _, _ in jobs):
+        out.mkdir(parents=True, exist_ok=True)
+        for target, image, (x1, y1, x2, y2) in jobs:
+            partial = target.with_name(f".{target.stem}.partial.jpg")  # renamed into place: never half a file
+            if not cv2.imwrite(str(partial), resize_longest(image[y1:y2, x1:x2], longest_side),
+                               [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+                raise OSError(f"cv2.imwrite could not write {partial}; check that {out} is writable")
+            partial.replace(target)
+    return [target for target, _, _ in jobs]

@@ -95,9 +95,7 @@ class Predictor:
         """Yield one Results per frame of ``source`` (default: ``config.source``, else the sample images)."""
         source = source if source is not None else self.config.source
         if source is None:
-            from yolo8.data.synthetic import sample_images
-
-            source = [str(path) for path in sample_images()]
+            source = self.task.sample_source()
             self._log(f"source is empty: using the sample images {', '.join(Path(p).name for p in source)}")
         frames = load_source(source, vid_stride=self.config.vid_stride)
         writer = ResultWriter(self._run_dir(), self.config) if self._saves_anything() else None

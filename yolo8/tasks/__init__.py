@@ -58,6 +58,8 @@ class TaskSpec:
         resolve_training_data: ``(config) -> dataset`` the training run's data (``data`` unset: the built-in
             dataset); the result has ``names``, ``num_classes`` and ``yaml_file`` (what the run records as data).
         builtin_defaults: settings a training run on the built-in dataset uses where the user set none.
+        sample_source: ``() -> list of image paths`` predict runs on when given no source: the shipped sample
+            scenes, or for a classifier the crops of their objects.
         augment: whether test-time augmentation (``augment=True``) applies to this task's outputs.
     """
 
@@ -75,6 +77,7 @@ class TaskSpec:
     plot_training_batch: Callable | None = None
     default_model: str = "yolov8n.yaml"
     builtin_weights: str | None = None
+    sample_source: Callable = detect.sample_source
     augment: bool = False
     resolve_training_data: Callable = detect.resolve_training_data
     builtin_defaults: dict = field(default_factory=lambda: dict(BUILTIN_DATASET_DEFAULTS))
@@ -112,6 +115,7 @@ TASKS: dict[str, TaskSpec] = {
         build_loss=classify.build_loss, training_loader=classify.training_loader,
         validation_loader=classify.validation_loader, plot_training_batch=classify.plot_training_batch,
         default_model="yolov8n-cls.yaml", resolve_training_data=classify.resolve_training_data,
+        sample_source=classify.sample_source,
         builtin_defaults=classify.BUILTIN_DEFAULTS,
     ),
 }

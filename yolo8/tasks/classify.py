@@ -180,3 +180,11 @@ def save_confusion_matrix(summary: ClassificationSummary, save_dir: Path) -> lis
     padded[:num_classes, :num_classes] = matrix
     return [plot_confusion_matrix(padded, summary.names, Path(save_dir) / name, normalize=normalize)
             for normalize, name in ((False, "confusion_matrix.png"), (True, "confusion_matrix_normalized.png"))]
+
+
+def sample_source() -> list[str]:
+    """The images a classifier predicts on without a source: crops of the sample scenes' objects (the whole
+    scenes hold several objects each, which no single class describes)."""
+    from yolo8.data.crops import sample_crops
+
+    return [str(path) for path in sample_crops()]

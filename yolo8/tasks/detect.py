@@ -278,3 +278,10 @@ def coco_lines(summary: DetectionSummary, label: str = "") -> list[str]:
             f"small {summary.map_small:.4f}  medium {summary.map_medium:.4f}  large {summary.map_large:.4f}",
             f"COCO {label}AR1 {summary.ar1:.4f}  AR10 {summary.ar10:.4f}  AR100 {summary.ar100:.4f}  "
             f"small {summary.ar_small:.4f}  medium {summary.ar_medium:.4f}  large {summary.ar_large:.4f}"]
+
+
+def sample_source() -> list[str]:
+    """The images predict runs on without a source: the sample scenes shipped in ``yolo8/assets``."""
+    from yolo8.data.synthetic import sample_images
+
+    return [str(path) for path in sample_images()]

@@ -3,6 +3,7 @@ object count and the closing line of a resumed run."""
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -133,3 +134,20 @@ def test_training_with_pretrained_false_starts_from_fresh_weights(pretrained, tr
     started_from_checkpoint = torch.allclose(model.model.model[0].conv.weight.float(),
                                              trained.model[0].conv.weight, atol=1e-3)
     assert started_from_checkpoint is pretrained
+
+
+def test_classifier_samples_are_crops_of_the_sample_objects(tmp_path, monkeypatch):
+    from yolo8.data.crops import sample_crops
+    from yolo8.data.synthetic import CLASS_NAMES
+    from yolo8.tasks import task_spec
+
+    monkeypatch.setenv("YOLO8_HOME", str(tmp_path))
+    crops = sample_crops()
+    objects = [item for name in ("shapes1.jpg", "shapes2.jpg") for item in sample_scene(name).objects
+               if min(item.box[2] - item.box[0], item.box[3] - item.box[1]) >= 8]
+    assert [path.stem.split("_", 2)[2] for path in crops] == [CLASS_NAMES[item.class_id] for item in objects]
+    assert all(path.is_file() and path.parent.parent == tmp_path / "samples" for path in crops)
+    first = crops[0].stat().st_mtime_ns
+    assert sample_crops() == crops and crops[0].stat().st_mtime_ns == first  # written once
+    assert task_spec("classify").sample_source() == [str(path) for path in crops]
+    assert [Path(p).name for p in task_spec("detect").sample_source()] == ["shapes1.jpg", "shapes2.jpg"]
