@@ -89,3 +89,15 @@ def test_a_spent_budget_stops_after_the_first_epoch(shapes_dataset, tiny_model_y
                 **TRAIN_SETTINGS)
     assert [int(row["epoch"]) for row in read_results(tmp_path / "run")] == [1]
     assert load_checkpoint(tmp_path / "run" / "weights" / "last.pt")["train_state"]["epochs"] == 5  # never re-planned
+
+
+def test_a_classifier_follows_the_budget_too(tmp_path, monkeypatch):
+    from tests.test_classify_train import TRAIN, tiny_classifier_yaml, write_colour_folders
+
+    clock = EpochClock()
+    monkeypatch.setattr(time_budget, "now", lambda: clock.seconds)
+    model = YOLO(build_model(tiny_classifier_yaml()))
+    model.add_callback("on_train_epoch_end", clock.tick)
+    model.train(data=str(write_colour_folders(tmp_path / "colours", per_class=3)), project=str(tmp_path), name="run",
+                **{**TRAIN, "epochs": 10, "time": 250 / 3600})  # 2 epochs of 100 s fit, a 3rd would overrun
+    assert [int(row["epoch"]) for row in read_results(tmp_path / "run")] == [1, 2]
