@@ -80,6 +80,32 @@ def test_masks_from_prototypes_equals_sigmoid_of_upsampled_logits_in_chunks():
     assert masks_from_prototypes(prototypes, coefficients[:0], boxes[:0], (40, 48)).shape == (0, 40, 48)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_masks_upsampled_around_each_box_equal_the_whole_image_upsampled(channels_last):
+    # masks_from_prototypes upsamples only the prototype pixels around each box; the pixels must be the ones a
+    # whole-image upsample gives, bit for bit: boxes at the edges, past them, fractional, empty, tiny and whole
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(40):
+        height, width = (int(v) for v in torch.randint(2, 30, (2,), generator=generator))
+        prototypes = torch.randn(1, 8, height, width, generator=generator)
+        if channels_last:  # as a backend's output slices come
+            prototypes = prototypes.contiguous(memory_format=torch.channels_last)
+        prototypes = prototypes[0]
+        coefficients = torch.randn(12, 8, generator=generator) * 0.3
+        corner = torch.rand(12, 2, generator=generator) * torch.tensor([4.0 * width, 4.0 * height]) - 3
+        size = torch.rand(12, 2, generator=generator) * torch.tensor([4.0 * width, 4.0 * height])
+        boxes = torch.cat([corner, corner + size], 1)
+        boxes[0] = torch.tensor([0.0, 0.0, 4.0 * width, 4.0 * height])
+        boxes[1] = torch.tensor([5.0, 5.0, 5.0, 9.0])  # empty
+        boxes[2] = torch.tensor([4.2, 3.7, 5.1, 4.4])  # one pixel
+        masks = masks_from_prototypes(prototypes, coefficients, boxes, (4 * height, 4 * width))
+        logits = (coefficients @ prototypes.reshape(8, -1)).view(-1, height, width)
+        upsampled = torch.nn.functional.interpolate(logits[None], (4 * height, 4 * width), mode="bilinear",
+                                                    align_corners=False)[0]
+        expected = crop_masks(upsampled > 0, boxes)
+        assert torch.equal(masks, expected), trial
+
+
 @pytest.mark.parametrize("shape", [(30, 50), (50, 30)])
 def test_letterbox_inverse_is_exact_for_a_doubling_letterbox(shape):
     """Original (h0, w0) -> x2 -> padded on its short side: the inverse recovers the original mask."""

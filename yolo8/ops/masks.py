@@ -24,6 +24,7 @@ from yolo8.ops.letterbox import LetterboxInfo
 
 MASK_THRESHOLD = 0.5  # on resampled binary masks (letterbox inverse)
 CHUNK = 32  # masks resampled per step: bounds peak memory at CHUNK float images of the largest size
+PROTOTYPE_STRIDE = 4  # the prototypes' resolution is 1/4 of the network input's
 
 
 def box_pixel_ranges(boxes_xyxy: torch.Tensor, height: int, width: int) -> list[tuple[int, int, int, int]]:
@@ -81,15 +82,42 @@ def masks_from_prototypes(
     if len(coefficients) == 0:
         return out
     # (n, nm) @ (nm, h*w) -> (n, h*w) -> (n, h, w)
-    logits = (coefficients.float() @ prototypes.float().view(num_masks, -1)).view(-1, proto_height, proto_width)
-    for start in range(0, len(logits), CHUNK):
+    logits = (coefficients.float() @ prototypes.float().reshape(num_masks, -1)).view(-1, proto_height, proto_width)
+    ranges = box_pixel_ranges(boxes_xyxy, height, width)
+    if (height, width) == (PROTOTYPE_STRIDE * proto_height, PROTOTYPE_STRIDE * proto_width):
+        for index, box_range in enumerate(ranges):
+            _upsample_inside_box(logits[index], box_range, out[index])
+        return out
+    for start in range(0, len(logits), CHUNK):  # another ratio: upsample whole images, then crop
         # (k, h, w) -> (1, k, h, w) for interpolate -> (k, H, W)
         resized = F.interpolate(logits[None, start : start + CHUNK], (height, width), mode="bilinear",
                                 align_corners=False)[0]
-        ranges = box_pixel_ranges(boxes_xyxy[start : start + CHUNK], height, width)
-        for index, (left, top, right, bottom) in enumerate(ranges):
+        for index, (left, top, right, bottom) in enumerate(ranges[start : start + CHUNK]):
             out[start + index, top:bottom, left:right] = resized[index, top:bottom, left:right] > 0
     return out
+
+
+def _upsample_inside_box(logits: torch.Tensor, box_range: tuple[int, int, int, int], out: torch.Tensor) -> None:
+    """Write ``logits`` (h, w) upsampled 4x bilinearly, thresholded at 0, into ``out`` (4h, 4w) inside the box only.
+
+    Only the prototype pixels around the box are upsampled. With the output 4x the input, an output pixel p reads
+    the input at (p + 0.5) / 4 - 0.5; a crop that starts at input pixel s is the same grid shifted by 4s, so
+    upsampling the crop 4x gives the whole image's values bit for bit, provided the crop keeps one input pixel
+    beyond every neighbour the box's pixels read (or ends where the image ends, where both clamp alike).
+    """
+    left, top, right, bottom = box_range
+    if right <= left or bottom <= top:
+        return
+    stride = PROTOTYPE_STRIDE
+    proto_height, proto_width = logits.shape
+    source_top, source_bottom = max(top // stride - 1, 0), min(-(-bottom // stride) + 1, proto_height)
+    source_left, source_right = max(left // stride - 1, 0), min(-(-right // stride) + 1, proto_width)
+    crop = logits[source_top:source_bottom, source_left:source_right]
+    # (h', w') -> (1, 1, h', w') for interpolate -> (4h', 4w')
+    region = F.interpolate(crop[None, None], (stride * crop.shape[0], stride * crop.shape[1]), mode="bilinear",
+                           align_corners=False)[0, 0]
+    row, column = stride * source_top, stride * source_left
+    out[top:bottom, left:right] = region[top - row : bottom - row, left - column : right - column] > 0
 
 
 def masks_from_letterbox(masks: torch.Tensor, info: LetterboxInfo, original_shape: tuple[int, int]) -> torch.Tensor:
