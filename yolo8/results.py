@@ -35,7 +35,8 @@ class Results:
         orig_img: (H, W, 3) uint8 BGR original image.
         path: the image's file (or a made-up name for in-memory images).
         names: class id -> class name.
-        boxes: (n, 6) detections x1, y1, x2, y2, conf, cls in original pixels, or None.
+        boxes: (n, 6) detections x1, y1, x2, y2, conf, cls in original pixels (tracking: (n, 7) with the track id
+            before conf), or None.
         speed: milliseconds per stage: ``preprocess``, ``inference``, ``postprocess``.
         masks: (n, H, W) bool instance masks in original pixels, one per box (segmentation), or None.
         probs: (nc,) class probabilities (classification), or None.
@@ -227,6 +228,8 @@ class Results:
                 "confidence": round(confidence, decimals),
                 "box": {key: round(value, decimals) for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2))},
             }
+            if self.boxes.is_track:
+                record["track_id"] = int(_as_numpy(self.boxes.id)[index])
             if polygons is not None:
                 record["segments"] = {
                     axis: [round(float(v), decimals) for v in polygons[index][:, column]]
