@@ -26,6 +26,7 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
+from yolo8.predict.slicing import Slicer
 from yolo8.predict.writer import ResultWriter, chunks, describe
 from yolo8.results import Results
 from yolo8.runtime.backend import Backend, TorchBackend
@@ -88,6 +89,7 @@ class Predictor:
         self.settings = PostprocessSettings(config.conf, config.iou, config.classes, config.agnostic_nms,
                                             config.max_det, drop_empty_masks=True)
         self.save_dir: Path | None = None
+        self.slicer = Slicer(config.slice, config.slice_overlap) if config.slice else None
 
     def __call__(self, source=None, stream: bool | None = None):
         stream = self.config.stream if stream is None else stream
@@ -128,8 +130,15 @@ class Predictor:
         if writer:
             self._log(writer.summary())
 
-    @torch.no_grad()
     def _predict_batch(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
+        """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order; with ``slice`` each frame is
+        run as tiles plus the whole image (:mod:`yolo8.predict.slicing`)."""
+        if self.slicer is not None:
+            return [self.slicer(frame, self._predict_frames) for frame in frames]
+        return self._predict_frames(frames)
+
+    @torch.no_grad()
+    def _predict_frames(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
         """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order.
 
         Frames whose network inputs have the same shape share one forward pass; times are split evenly among them.
