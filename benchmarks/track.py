@@ -39,7 +39,7 @@ from yolo8.track.mot import read_mot  # noqa: E402
 from yolo8.track.simulate import noisy_detections  # noqa: E402
 from yolo8.track.tracker_config import build_tracker, load_tracker_settings  # noqa: E402
 
-# Runs in the incumbent's interpreter: argv = mode, tracker yaml, json job; prints json {video: {frame: rows}, ms}.
+# Runs in the incumbent's interpreter: argv = mode, tracker yaml, json job file; prints json {video: {frame: rows}, ms}.
 PEER_SCRIPT = r"""
 import json, os, sys, time
 os.environ["YOLO_OFFLINE"] = "1"
@@ -48,7 +48,9 @@ import ultralytics.utils.torch_utils as torch_utils
 torch_utils.NUM_THREADS = 2
 import torch
 torch.set_num_threads(2)
-mode, tracker_yaml, job = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+mode, tracker_yaml = sys.argv[1], sys.argv[2]
+with open(sys.argv[3]) as handle:
+    job = json.load(handle)
 out, elapsed, frames = {}, 0.0, 0
 if mode == "model":
     from ultralytics import YOLO
@@ -79,11 +81,18 @@ else:
             return len(self.data)
         def __getitem__(self, index):
             return Detections(self.data[index])
+    import cv2
     for key, sequence in job["detections"].items():
         tracker = (BYTETracker if args.tracker_type == "bytetrack" else BOTSORT)(args)
+        capture, images = cv2.VideoCapture(job["videos"][key]), []
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            images.append(image)
         rows = {}
         for frame in sorted(sequence, key=int):
-            image = np.zeros((job["height"], job["width"], 3), np.uint8)
+            image = images[int(frame) - 1]  # the real frame: BoT-SORT's camera-motion estimate reads it
             d = np.asarray(sequence[frame], np.float64).reshape(-1, 6)
             start = time.perf_counter()
             tracked = tracker.update(Detections(d), image)
@@ -155,8 +164,9 @@ def run_peer(python, mode, tracker_yaml, job):
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "peer.py"
         script.write_text(PEER_SCRIPT)
-        completed = subprocess.run([python, str(script), mode, tracker_yaml, json.dumps(job)], capture_output=True,
-                                   text=True)
+        (Path(folder) / "job.json").write_text(json.dumps(job))
+        completed = subprocess.run([python, str(script), mode, tracker_yaml, str(Path(folder) / "job.json")],
+                                   capture_output=True, text=True)
     if completed.returncode:
         raise RuntimeError(f"the peer run failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -205,7 +215,7 @@ def main() -> None:
     else:
         import cv2
 
-        jobs = {}
+        jobs, video_of = {}, {}
         for video, gt_path in sequences:
             gt, raw = read_mot(gt_path), np.loadtxt(gt_path, delimiter=",")
             visibility = {int(f): raw[raw[:, 0] == f][:, 8] for f in np.unique(raw[:, 0])}
@@ -219,6 +229,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 detections = noisy_detections(gt, len(frames), (height, width), seed=seed, visibility=visibility)
                 jobs[f"{video.parent.name}/{seed}"] = (gt_path, detections, frames)
+                video_of[f"{video.parent.name}/{seed}"] = str(video)
         ours, ms = run_ours_tracker(jobs, args.tracker)
         table["yolo8"] = (*score(ours), ms)
         if args.library:
@@ -226,7 +237,7 @@ def main() -> None:
             table["trackers (ByteTrack)"] = (*score(library), ms)
         if args.peer:
             job = {"detections": {k: {f: d.tolist() for f, d in dets.items()} for k, (_, dets, _) in jobs.items()},
-                   "height": height, "width": width}
+                   "videos": video_of}
             result = run_peer(args.peer, "tracker", args.tracker, job)
             table["incumbent"] = (*score({k: (jobs[k][0], r) for k, r in result["rows"].items()}), result["ms"])
     what = "tracker alone" if args.mode == "tracker" else "whole track call"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from yolo8.track.kalman import KalmanFilterXYAH, xyxy_to_xyah
+from yolo8.track.kalman import KalmanFilterXYAH, xyah_to_xyxy, xyxy_to_xyah
 from yolo8.track.matching import box_iou, fuse_score, iou_distance, linear_assignment
 from yolo8.track.track_state import Track, TrackState
 
@@ -97,13 +97,12 @@ class ByteTracker:
         # 1. confident detections against every confirmed track, tracked or lost
         cost = self._first_cost(pool, boxes[high], scores[high], features)
         matches, free_tracks, free_high = linear_assignment(cost, self.match_thresh)
-        for row, column in matches:
-            self._match(pool[row], high[column], boxes, scores, classes, None if features is None else features[column])
+        self._match([(pool[row], high[column], None if features is None else features[column])
+                     for row, column in matches], boxes, scores, classes)
         # 2. low-confidence detections against the tracks still tracked (not the lost: too risky)
         remaining = [pool[i] for i in free_tracks if pool[i].state == TrackState.TRACKED]
         matches, still_free, _ = linear_assignment(iou_distance(_predicted(remaining), boxes[low]), SECOND_MATCH_THRESH)
-        for row, column in matches:
-            self._match(remaining[row], low[column], boxes, scores, classes, None)
+        self._match([(remaining[row], low[column], None) for row, column in matches], boxes, scores, classes)
         for index in still_free:
             remaining[index].state = TrackState.LOST
         # 3. last frame's new tracks against the confident detections left
@@ -112,9 +111,8 @@ class ByteTracker:
         cost = iou_distance(_predicted(unconfirmed), boxes[left])
         cost = fuse_score(cost, scores[left]) if self.fuse_score else cost
         matches, dead, free_left = linear_assignment(cost, UNCONFIRMED_MATCH_THRESH)
-        for row, column in matches:
-            self._match(unconfirmed[row], left[column], boxes, scores, classes,
-                        None if left_features is None else left_features[column])
+        self._match([(unconfirmed[row], left[column], None if left_features is None else left_features[column])
+                     for row, column in matches], boxes, scores, classes)
         for index in dead:
             unconfirmed[index].state = TrackState.REMOVED
         # 4. new tracks from confident unmatched detections (confirmed at once on a stream's first frame)
@@ -136,16 +134,25 @@ class ByteTracker:
         for track, mean, covariance in zip(tracks, means, covariances):
             track.mean, track.covariance = mean, covariance
 
-    def _match(self, track: Track, index: int, boxes, scores, classes, feature) -> None:
-        """Update ``track`` with detection ``index``; a lost track comes back with its id."""
-        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance, xyxy_to_xyah(boxes[index])[0])
-        track.box, track.score, track.class_id = boxes[index].copy(), float(scores[index]), float(classes[index])
-        track.detection_index, track.last_frame, track.hits = int(index), self.frame, track.hits + 1
-        track.state = TrackState.TRACKED
-        if not track.confirmed:
-            track.track_id, self._next_id = self._next_id, self._next_id + 1
-        if feature is not None:
-            track.feature = _smooth(track.feature, feature)
+    def _match(self, pairs: list[tuple[Track, int, np.ndarray | None]], boxes, scores, classes) -> None:
+        """Update each (track, detection index, embedding or None) pair, the Kalman filter in one batch; a lost
+        track comes back with its id, a new one gets the next id."""
+        if not pairs:
+            return
+        tracks = [track for track, _, _ in pairs]
+        indices = np.array([index for _, index, _ in pairs])
+        means, covariances = self.kalman.update_many(np.stack([t.mean for t in tracks]),
+                                                     np.stack([t.covariance for t in tracks]),
+                                                     xyxy_to_xyah(boxes[indices]))
+        for (track, index, feature), mean, covariance in zip(pairs, means, covariances):
+            track.mean, track.covariance = mean, covariance
+            track.box, track.score, track.class_id = boxes[index].copy(), float(scores[index]), float(classes[index])
+            track.detection_index, track.last_frame, track.hits = int(index), self.frame, track.hits + 1
+            track.state = TrackState.TRACKED
+            if not track.confirmed:
+                track.track_id, self._next_id = self._next_id, self._next_id + 1
+            if feature is not None:
+                track.feature = _smooth(track.feature, feature)
 
     def _start(self, index: int, boxes, scores, classes, feature) -> None:
         mean, covariance = self.kalman.initiate(xyxy_to_xyah(boxes[index])[0])
@@ -178,7 +185,7 @@ class ByteTracker:
 
 def _predicted(tracks: list[Track]) -> np.ndarray:
     """(T, 4) xyxy of the tracks' Kalman states."""
-    return np.stack([t.predicted_box for t in tracks]) if tracks else np.zeros((0, 4))
+    return xyah_to_xyxy(np.stack([t.mean for t in tracks])) if tracks else np.zeros((0, 4))
 
 
 def _smooth(old: np.ndarray | None, new: np.ndarray, alpha: float = 0.9) -> np.ndarray:

@@ -52,12 +52,23 @@ class KalmanFilterXYAH:
 
     def update(self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Correct one state (8,), (8, 8) with a measurement (4,) cx, cy, a, h."""
-        projected_mean, projected_cov = self.project(mean, covariance)
+        means, covariances = self.update_many(mean[None], covariance[None], measurement[None])
+        return means[0], covariances[0]
+
+    def update_many(self, means: np.ndarray, covariances: np.ndarray,
+                    measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Correct N states at once: means (N, 8), covariances (N, 8, 8), measurements (N, 4)."""
+        h = means[:, 3]
+        std = np.stack([POSITION_WEIGHT * h, POSITION_WEIGHT * h, np.full_like(h, 1e-1), POSITION_WEIGHT * h], 1)
+        projected_mean = means[:, :4]  # H x: the position part
+        cross = covariances[:, :, :4]  # (N, 8, 4) P H^T
+        projected_cov = covariances[:, :4, :4] + np.einsum("ni,ij->nij", np.square(std), np.eye(4))  # (N, 4, 4) S
         # gain = P H^T S^-1, solved rather than inverted: S is symmetric positive definite
-        gain = np.linalg.solve(projected_cov, (covariance @ self.observe.T).T).T
-        new_mean = mean + gain @ (measurement - projected_mean)
-        new_covariance = covariance - gain @ projected_cov @ gain.T
-        return new_mean, new_covariance
+        gain = np.linalg.solve(projected_cov, cross.transpose(0, 2, 1)).transpose(0, 2, 1)  # (N, 8, 4)
+        innovation = measurements - projected_mean
+        new_means = means + np.einsum("nij,nj->ni", gain, innovation)
+        new_covariances = covariances - gain @ projected_cov @ gain.transpose(0, 2, 1)
+        return new_means, new_covariances
 
 
 def xyxy_to_xyah(boxes: np.ndarray) -> np.ndarray:
