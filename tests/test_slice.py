@@ -86,3 +86,16 @@ def test_predict_and_track_accept_slice_for_detect_and_segment(model):
         assert result.masks.data.shape[1:] == (150, 200) and len(result.masks) == len(result.boxes)
     tracked = yolo.track(image, imgsz=64, slice=[96], conf=0.001, verbose=False, tracker="bytetrack.yaml")[0]
     assert tracked.boxes.is_track
+
+
+def test_small_object_data_has_small_separate_shapes_and_tiles_keep_whole_ones(tmp_path):
+    from yolo8.data.synthetic.small_objects import render_small_objects, small_object_dataset
+
+    image, labels = render_small_objects(np.random.default_rng(0), 400, 30)
+    sides = labels[:, 3:5] - labels[:, 1:3]
+    assert image.shape == (400, 400, 3) and len(labels) >= 10
+    assert sides.max() <= 24 and sides.max(axis=1).min() >= 3  # rotated shapes of 6-20 px
+    data = small_object_dataset(tmp_path / "small", train_images=1, val_images=1, image_size=320, tile=160,
+                                objects=10)
+    assert len(list((data.parent / "images" / "train").glob("*.png"))) == 4  # 2 x 2 tiles
+    assert len(list((data.parent / "images" / "val").glob("*.png"))) == 1
