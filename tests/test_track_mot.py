@@ -147,3 +147,18 @@ def test_cli_track_reports_a_bad_tracker_in_one_line(capsys):
 
     assert run(["track", "model=yolov8n.yaml", "tracker=nope.yaml"]) == 1
     assert "tracker 'nope.yaml' not found" in capsys.readouterr().err
+
+
+def test_tracked_results_draw_ids_and_trails():
+    from yolo8.track.writer import draw_tracks
+
+    image = np.full((120, 160, 3), 255, np.uint8)
+    trails = {}
+    for shift in (0, 10):
+        boxes = np.array([[10 + shift, 10, 50 + shift, 50, 3, 0.9, 0]], np.float32)
+        drawn = draw_tracks(Results(image, "a.mp4", {0: "circle"}, boxes=boxes), trails)
+    assert drawn.shape == image.shape and not (drawn == 255).all()
+    assert list(trails) == [3] and list(trails[3]) == [(30.0, 30.0), (40.0, 30.0)]
+    plain = Results(image, "a.mp4", {0: "circle"}, boxes=np.array([[10, 10, 50, 50, 0.9, 0]], np.float32)).plot()
+    tracked = Results(image, "a.mp4", {0: "circle"}, boxes=np.array([[10, 10, 50, 50, 3, 0.9, 0]], np.float32))
+    assert not np.array_equal(plain, tracked.plot())  # the label carries the id

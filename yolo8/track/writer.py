@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from yolo8.data.sources import Frame
-from yolo8.plotting import class_colour, default_line_width, draw_box, draw_label, label_text
+from yolo8.plotting import class_colour, default_line_width
 from yolo8.result_parts import as_numpy
 from yolo8.results import Results
 from yolo8.track.mot import mot_rows
@@ -20,25 +20,18 @@ TRAIL_LENGTH = 30  # frames of centre history drawn behind each track
 
 def draw_tracks(results: Results, trails: dict[int, deque], line_width: int | None = None, labels: bool = True,
                 conf: bool = True, boxes: bool = True) -> np.ndarray:
-    """(H, W, 3) uint8 BGR copy of the frame with masks, boxes labelled ``id:N name conf`` and each track's trail
-    (its recent centres, updated in place in ``trails``), one colour per id."""
-    canvas = results.plot(line_width=line_width, boxes=False)
-    if results.boxes is None or not len(results.boxes):
+    """(H, W, 3) uint8 BGR copy of the frame as :meth:`Results.plot` draws tracks (``id:N name conf``, a colour
+    per id), with each track's trail: its recent centres, updated in place in ``trails``."""
+    canvas = results.plot(line_width=line_width, labels=labels, conf=conf, boxes=boxes)
+    if results.boxes is None or not len(results.boxes) or not results.boxes.is_track:
         return canvas
     line_width = line_width or default_line_width(canvas.shape)
-    xyxy = as_numpy(results.boxes.xyxy)
-    ids = as_numpy(results.boxes.id).astype(int) if results.boxes.is_track else np.zeros(len(xyxy), int)
-    for box, track_id, class_id, score in zip(xyxy, ids, as_numpy(results.boxes.cls), as_numpy(results.boxes.conf)):
-        colour = class_colour(int(track_id))
+    for box, track_id in zip(as_numpy(results.boxes.xyxy), as_numpy(results.boxes.id).astype(int)):
         trail = trails.setdefault(int(track_id), deque(maxlen=TRAIL_LENGTH))
         trail.append(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
         if len(trail) > 1:
-            cv2.polylines(canvas, [np.round(np.array(trail)).astype(np.int32)], False, colour, max(1, line_width))
-        if boxes:
-            draw_box(canvas, box, colour, line_width)
-            name = results.names.get(int(class_id), str(int(class_id))) if labels else ""
-            text = f"id:{track_id} " + label_text(name, float(score) if conf else None)
-            draw_label(canvas, box, text.strip(), colour, line_width)
+            points = np.round(np.array(trail)).astype(np.int32)
+            cv2.polylines(canvas, [points], False, class_colour(int(track_id)), max(1, line_width))
     return canvas
 
 
