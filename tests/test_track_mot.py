@@ -162,3 +162,24 @@ def test_tracked_results_draw_ids_and_trails():
     plain = Results(image, "a.mp4", {0: "circle"}, boxes=np.array([[10, 10, 50, 50, 0.9, 0]], np.float32)).plot()
     tracked = Results(image, "a.mp4", {0: "circle"}, boxes=np.array([[10, 10, 50, 50, 3, 0.9, 0]], np.float32))
     assert not np.array_equal(plain, tracked.plot())  # the label carries the id
+
+
+def test_reid_yaml_needs_an_encoder_and_track_passes_one(tmp_path):
+    from yolo8 import YOLO
+
+    path = tmp_path / "reid.yaml"
+    path.write_text("tracker_type: botsort\ngmc_method: none\nwith_reid: True\n")
+    image = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="encoder=fn"):
+        TrackingSession(load_tracker_settings(path))
+    calls = []
+
+    def encoder(frame, boxes):
+        calls.append(len(boxes))
+        return np.ones((len(boxes), 4))
+
+    results = YOLO("yolov8n.yaml").track(image, tracker=str(path), encoder=encoder, imgsz=64, verbose=False)
+    assert results[0].boxes.is_track
+    session = TrackingSession(load_tracker_settings(path), encoder=encoder)
+    session.update(Results(image, "v.mp4", {0: "a"}, boxes=np.array([[1, 1, 20, 20, 0.9, 0]], np.float32)))
+    assert calls == [1]

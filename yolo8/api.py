@@ -122,14 +122,16 @@ class YOLO:
 
     __call__ = predict
 
-    def track(self, source: Any = None, stream: bool = False, persist: bool = False, **overrides: Any):
+    def track(self, source: Any = None, stream: bool = False, persist: bool = False,
+              encoder: Callable[[Any, Any], Any] | None = None, **overrides: Any):
         """Detect and track objects through ``source`` (a video, an image sequence, ...; default: the built-in demo
         video, scored against its ground truth). Results carry ``boxes.id``.
 
         ``persist=True`` continues the tracks (and ids) of the previous call, e.g. when feeding a video frame by
         frame; otherwise each call starts fresh. :meth:`reset_tracker` forgets them explicitly. ``tracker=`` picks
         ``botsort.yaml`` (default), ``bytetrack.yaml`` or a YAML of your own; ``gt=gt.txt`` sets ``self.metrics``
-        (MOTA, IDF1, HOTA, ...) once the frames are consumed.
+        (MOTA, IDF1, HOTA, ...) once the frames are consumed. ``encoder(image, boxes (N, 4) xyxy) -> (N, D)`` is the
+        appearance model a BoT-SORT YAML with ``with_reid: True`` uses.
         """
         from yolo8.track.runner import TrackRun, track_stream
         from yolo8.track.session import TrackingSession
@@ -139,7 +141,7 @@ class YOLO:
         defaults.pop("data", None)
         config = Config(overrides, mode="track", task=self.task, stream=stream, persist=persist).with_defaults(defaults)
         if not persist or self._tracking is None or self._tracking[0] != config.tracker:
-            self._tracking = (config.tracker, TrackingSession(load_tracker_settings(config.tracker)))
+            self._tracking = (config.tracker, TrackingSession(load_tracker_settings(config.tracker), encoder=encoder))
         run = TrackRun()
         self.metrics = None
 

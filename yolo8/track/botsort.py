@@ -40,7 +40,8 @@ class BoTSORT(ByteTracker):
                  appearance_thresh: float = 0.8, with_reid: bool = False, encoder: Encoder | None = None):
         if with_reid and encoder is None:
             raise ValueError("with_reid: True needs an appearance model: pass encoder=callable(image, boxes) -> "
-                             "(N, D) embeddings to the tracker, or set with_reid: False in the tracker YAML.")
+                             "(N, D) embeddings (model.track(..., encoder=fn) or BoTSORT(encoder=fn)), or set "
+                             "with_reid: False in the tracker YAML.")
         self.camera = CameraMotion(gmc_method)
         self.proximity_thresh = proximity_thresh
         self.appearance_thresh = appearance_thresh
