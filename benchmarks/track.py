@@ -1,6 +1,6 @@
 """Tracking quality and speed on generated moving-shape videos, ours against the incumbent's.
 
-    python benchmarks/track.py [--mode tracker|model] [--weights best.pt] [--videos 3] [--seeds 3]
+    python benchmarks/track.py [--mode tracker|model] [--weights best.pt] [--videos 3] [--frames 150] [--seeds 3]
                                [--tracker bytetrack.yaml] [--peer /work/ul_venv/bin/python] [--library]
 
 ``--mode tracker`` (the default) compares trackers alone on identical detections: each video's ground truth made
@@ -104,9 +104,9 @@ print(json.dumps({"rows": out, "ms": 1e3 * elapsed / max(frames, 1)}))
 """
 
 
-def videos(count: int) -> list[tuple[Path, Path]]:
+def videos(count: int, frames: int = 150) -> list[tuple[Path, Path]]:
     """Held-out sequences: demo videos with seeds 1..count (the built-in demo itself is seed 0)."""
-    return [demo_video(seed=seed) for seed in range(1, count + 1)]
+    return [demo_video(frames=frames, seed=seed) for seed in range(1, count + 1)]
 
 
 def score(rows_per_run: dict[str, tuple[Path, dict]]) -> np.ndarray:
@@ -195,12 +195,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=("tracker", "model"), default="tracker")
     parser.add_argument("--weights", help="Ultralytics-format detector checkpoint (--mode model)")
     parser.add_argument("--videos", type=int, default=3, help="generated sequences (seeds 1..N)")
+    parser.add_argument("--frames", type=int, default=150, help="frames per generated video")
     parser.add_argument("--seeds", type=int, default=3, help="noisy detection sets per video (--mode tracker)")
     parser.add_argument("--tracker", default="bytetrack.yaml")
     parser.add_argument("--peer", help="python of a venv with ultralytics installed")
     parser.add_argument("--library", action="store_true", help="also run the trackers package's ByteTrack")
     args = parser.parse_args()
-    sequences = videos(args.videos)
+    sequences = videos(args.videos, args.frames)
     table = {}
     if args.mode == "model":
         if not args.weights:

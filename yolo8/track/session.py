@@ -13,11 +13,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+from yolo8.data.sources import VIDEO_SUFFIXES
 from yolo8.results import Results
 from yolo8.track.bytetrack import ByteTracker
 from yolo8.track.tracker_config import TrackerSettings, build_tracker
 
-VIDEO_SUFFIXES = (".asf", ".avi", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".ts", ".webm", ".wmv")
 IMAGE_STREAM = "<images>"
 
 
