@@ -33,6 +33,7 @@ class YOLO:
         self.trainer = None
         self.metrics = None
         self._backend = None
+        self._tracking = None  # (tracker YAML, TrackingSession) kept for track(persist=True)
 
     def backend(self, config: Config):
         """The backend that runs this model for ``config`` (device, half, augment); kept while it stays current."""
@@ -121,6 +122,40 @@ class YOLO:
 
     __call__ = predict
 
+    def track(self, source: Any = None, stream: bool = False, persist: bool = False,
+              encoder: Callable[[Any, Any], Any] | None = None, **overrides: Any):
+        """Detect and track objects through ``source`` (a video, an image sequence, ...; default: the built-in demo
+        video, scored against its ground truth). Results carry ``boxes.id``.
+
+        ``persist=True`` continues the tracks (and ids) of the previous call, e.g. when feeding a video frame by
+        frame; otherwise each call starts fresh. :meth:`reset_tracker` forgets them explicitly. ``tracker=`` picks
+        ``botsort.yaml`` (default), ``bytetrack.yaml`` or a YAML of your own; ``gt=gt.txt`` sets ``self.metrics``
+        (MOTA, IDF1, HOTA, ...) once the frames are consumed. ``encoder(image, boxes (N, 4) xyxy) -> (N, D)`` is the
+        appearance model a BoT-SORT YAML with ``with_reid: True`` uses.
+        """
+        from yolo8.track.runner import TrackRun, track_stream
+        from yolo8.track.session import TrackingSession
+        from yolo8.track.tracker_config import load_tracker_settings
+
+        defaults = {**PYTHON_PREDICT_DEFAULTS, **self.checkpoint_defaults}
+        defaults.pop("data", None)
+        config = Config(overrides, mode="track", task=self.task, stream=stream, persist=persist).with_defaults(defaults)
+        if not persist or self._tracking is None or self._tracking[0] != config.tracker:
+            self._tracking = (config.tracker, TrackingSession(load_tracker_settings(config.tracker), encoder=encoder))
+        run = TrackRun()
+        self.metrics = None
+
+        def results():
+            yield from _logged(track_stream(self.backend(config), config, self._tracking[1], source, config.gt, run))
+            self.metrics = run.metrics
+
+        return results() if stream else list(results())
+
+    def reset_tracker(self) -> None:
+        """Forget the tracks kept by ``track(persist=True)``; the next call starts with id 1."""
+        if self._tracking is not None:
+            self._tracking[1].reset()
+
 
 def _logged(results):
     """``results`` (a generator) with the console logging of a library call around the making of each item only:
@@ -154,9 +189,13 @@ def run_mode(config: Config) -> None:
         overrides.pop("stream", None)
         for _ in model.predict(source, stream=True, **{**overrides, "save": config.save}):
             pass
+    elif config.mode == "track":
+        source = overrides.pop("source", None)
+        overrides.pop("stream", None)
+        for _ in model.track(source, stream=True, **{**overrides, "save": config.save}):
+            pass
     else:
-        raise ValueError(f"mode '{config.mode}' is not available yet in yolo8; use train, val or predict.")
-
+        raise ValueError(f"mode '{config.mode}' is not available yet in yolo8; use train, val, predict or track.")
 
 
 def default_training_model(config: Config) -> str:

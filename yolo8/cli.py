@@ -13,7 +13,7 @@ USAGE = """\
 Usage: yolo8 [TASK] MODE [key=value ...]
 
   TASK  detect (default), segment or classify
-  MODE  train, val or predict
+  MODE  train, val, predict or track
         convert model=old.pt [out=new.pt]   Ultralytics checkpoint -> yolo8 checkpoint
         convert coco instances.json [images=DIR] [out=DIR] [copy=True] [segments=False]
                         COCO annotations -> YOLO labels + data.yaml
@@ -26,6 +26,8 @@ Examples:
   yolo8 train model=yolov8s.yaml data=coco8.yaml epochs=50 imgsz=640
   yolo8 val model=runs/detect/train/weights/best.pt
   yolo8 predict model=best.pt source=images/ conf=0.4
+  yolo8 track model=best.pt source=video.mp4 tracker=bytetrack.yaml   # no source: the built-in demo, scored
+  yolo8 predict model=best.pt source=big.jpg slice=640 slice_overlap=0.2   # sliced inference for small objects
 """
 
 

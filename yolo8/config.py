@@ -51,15 +51,16 @@ class Option:
     help: str
 
 
-T, V, P, E = "train", "val", "predict", "export"
-TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E)
+T, V, P, E, TR = "train", "val", "predict", "export", "track"
+TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E, TR)
+PTR = (P, TR)  # track runs the predictor, so it reads every predict setting too (see options_for)
 
-MODES = ("train", "val", "predict", "export")
+MODES = ("train", "val", "predict", "export", "track")
 
 OPTIONS: tuple[Option, ...] = (
     # general
     Option("task", "detect", parse_str, ALL, "detect, segment or classify (checked against yolo8.tasks.TASKS)"),
-    Option("mode", "train", choice(*MODES), ALL, "train, val, predict or export"),
+    Option("mode", "train", choice(*MODES), ALL, "train, val, predict, export or track"),
     Option("model", None, nullable(parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
     Option("data", None, nullable(parse_str), TV, "dataset YAML; empty means the built-in dataset"),
     Option("epochs", 100, int_at_least(1), (T,), "number of epochs to train"),
@@ -115,6 +116,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("show_conf", True, parse_bool, (P,), "draw confidences"),
     Option("show_boxes", True, parse_bool, (P,), "draw boxes"),
     Option("line_width", None, nullable(int_at_least(1)), (P,), "box line width (default: from image size)"),
+    Option("slice", None, nullable(ranged(parse_int_list, Range(32))), PTR,
+           "sliced inference for small objects: tile width[,height] in pixels (e.g. 640 or 640,480); empty: off"),
+    Option("slice_overlap", 0.2, float_in(0, 0.9), PTR, "sliced inference: overlap of neighbouring tiles (fraction)"),
+    # track
+    Option("tracker", "botsort.yaml", parse_str, (TR,), "tracker YAML: botsort.yaml, bytetrack.yaml or a path"),
+    Option("persist", False, parse_bool, (TR,), "keep tracks (and ids) from the previous track() call"),
+    Option("gt", None, nullable(parse_str), (TR,), "MOTChallenge gt.txt to score the tracks against (MOTA, IDF1, HOTA)"),
     # hyperparameters
     Option("lr0", 0.01, float_in(0, low_inclusive=False), (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
     Option("lrf", 0.01, float_in(0, 1, low_inclusive=False), (T,), "final learning rate as a fraction of lr0"),
@@ -165,7 +173,9 @@ BUILTIN_DATASET_DEFAULTS: dict[str, Any] = {"epochs": 15, "imgsz": 320, "nbs": 1
 
 # Settings whose default depends on the mode; they apply where the key is unset (or set to None).
 # conf: val keeps low scores, because AP needs the whole precision-recall curve; predict shows confident boxes.
-MODE_DEFAULTS: dict[str, dict[str, Any]] = {"train": {"conf": 0.001}, "val": {"conf": 0.001}, "predict": {"conf": 0.25}}
+# track: 0.1, as YOLOv8 tracks, so ByteTrack's second association sees low-confidence boxes.
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {"train": {"conf": 0.001}, "val": {"conf": 0.001}, "predict": {"conf": 0.25},
+                                            "track": {"conf": 0.1}}
 
 # YOLOv8's Python API does not write prediction images unless asked; its command line does.
 PYTHON_PREDICT_DEFAULTS: dict[str, Any] = {"save": False}
@@ -245,7 +255,7 @@ class Config(Mapping[str, Any]):
 
 def options_for(mode: str | None = None) -> list[Option]:
     """The options a mode uses (all of them when mode is None), in table order."""
-    return [option for option in OPTIONS if mode is None or mode in option.modes]
+    return [option for option in OPTIONS if mode is None or mode in option.modes or (mode == TR and P in option.modes)]
 
 
 def format_help(mode: str | None = None) -> str:

@@ -26,15 +26,17 @@ class Boxes:
     """Detections of one image.
 
     Args:
-        data: (n, 6) Tensor or ndarray: x1, y1, x2, y2 (original-image pixels), confidence, class id.
+        data: (n, 6) Tensor or ndarray: x1, y1, x2, y2 (original-image pixels), confidence, class id; or, for
+            tracked boxes, (n, 7) x1, y1, x2, y2, track id, confidence, class id (YOLOv8's layout).
         orig_shape: (height, width) of the original image, for the normalised views.
     """
 
     def __init__(self, data, orig_shape: tuple[int, int]):
         if data.ndim == 1:
             data = data[None]  # (6,) -> (1, 6): a single indexed detection
-        if data.ndim != 2 or data.shape[1] != 6:
-            raise ValueError(f"Boxes data must be (n, 6) x1, y1, x2, y2, conf, cls; got shape {tuple(data.shape)}.")
+        if data.ndim != 2 or data.shape[1] not in (6, 7):
+            raise ValueError(f"Boxes data must be (n, 6) x1, y1, x2, y2, conf, cls or (n, 7) x1, y1, x2, y2, id, "
+                             f"conf, cls; got shape {tuple(data.shape)}.")
         self.data = data
         self.orig_shape = tuple(orig_shape)
 
@@ -46,12 +48,12 @@ class Boxes:
     @property
     def conf(self):
         """(n,) confidences."""
-        return self.data[:, 4]
+        return self.data[:, -2]
 
     @property
     def cls(self):
         """(n,) class ids (float, as in ``data``)."""
-        return self.data[:, 5]
+        return self.data[:, -1]
 
     @property
     def xywh(self):
@@ -70,13 +72,13 @@ class Boxes:
 
     @property
     def id(self):
-        """Track ids: always None, as YOLOv8 reports for predictions that were not tracked."""
-        return None
+        """(n,) track ids (float, as in ``data``) of tracked boxes; None for predictions that were not tracked."""
+        return self.data[:, 4] if self.is_track else None
 
     @property
     def is_track(self) -> bool:
-        """False: these boxes carry no track ids (YOLOv8's flag, for scripts that test it)."""
-        return False
+        """Whether these boxes carry track ids (YOLOv8's flag)."""
+        return self.data.shape[1] == 7
 
     @property
     def shape(self):

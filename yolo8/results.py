@@ -15,7 +15,16 @@ from typing import Mapping
 import cv2
 import numpy as np
 
-from yolo8.plotting import draw_detections, draw_masks, draw_text_lines
+from yolo8.plotting import (
+    class_colour,
+    default_line_width,
+    draw_box,
+    draw_detections,
+    draw_label,
+    draw_masks,
+    draw_text_lines,
+    label_text,
+)
 from yolo8.result_parts import Boxes, Masks, Probs
 from yolo8.result_parts import as_numpy as _as_numpy
 
@@ -35,7 +44,8 @@ class Results:
         orig_img: (H, W, 3) uint8 BGR original image.
         path: the image's file (or a made-up name for in-memory images).
         names: class id -> class name.
-        boxes: (n, 6) detections x1, y1, x2, y2, conf, cls in original pixels, or None.
+        boxes: (n, 6) detections x1, y1, x2, y2, conf, cls in original pixels (tracking: (n, 7) with the track id
+            before conf), or None.
         speed: milliseconds per stage: ``preprocess``, ``inference``, ``postprocess``.
         masks: (n, H, W) bool instance masks in original pixels, one per box (segmentation), or None.
         probs: (nc,) class probabilities (classification), or None.
@@ -137,7 +147,9 @@ class Results:
             canvas = draw_masks(
                 canvas, _as_numpy(self.masks.data), _as_numpy(self.boxes.cls), _as_numpy(self.boxes.conf)
             )
-        if self.boxes is not None:
+        if self.boxes is not None and self.boxes.is_track and boxes:
+            canvas = self._plot_tracks(canvas, line_width, labels, conf)
+        elif self.boxes is not None:
             canvas = draw_detections(
                 canvas, _as_numpy(self.boxes.xyxy), _as_numpy(self.boxes.cls), _as_numpy(self.boxes.conf),
                 self.names, line_width=line_width, labels=labels, conf=conf, boxes=boxes,
@@ -145,6 +157,20 @@ class Results:
         if probs and self.probs is not None:
             canvas = draw_text_lines(canvas, [f"{self._name(c)} {p:.2f}" for c, p in self._top5()], line_width)
         return canvas.copy() if canvas is self.orig_img else canvas
+
+    def _plot_tracks(self, image: np.ndarray, line_width: int | None, labels: bool, conf: bool) -> np.ndarray:
+        """Tracked boxes drawn in one colour per track id, labelled ``id:N name conf`` (a copy of image)."""
+        canvas = np.ascontiguousarray(image).copy()
+        line_width = line_width or default_line_width(canvas.shape)
+        rows = zip(_as_numpy(self.boxes.xyxy), _as_numpy(self.boxes.id).astype(int), _as_numpy(self.boxes.cls),
+                   _as_numpy(self.boxes.conf))
+        for box, track_id, class_id, score in rows:
+            colour = class_colour(int(track_id))
+            draw_box(canvas, box, colour, line_width)
+            text = f"id:{track_id} " + label_text(self._name(int(class_id)) if labels else "",
+                                                  float(score) if conf else None)
+            draw_label(canvas, box, " ".join(text.split()), colour, line_width)
+        return canvas
 
     def save(self, filename, **plot_options) -> str:
         """Write :meth:`plot` (``plot_options`` are its arguments) to ``filename``; returns it."""
@@ -227,6 +253,8 @@ class Results:
                 "confidence": round(confidence, decimals),
                 "box": {key: round(value, decimals) for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2))},
             }
+            if self.boxes.is_track:
+                record["track_id"] = int(_as_numpy(self.boxes.id)[index])
             if polygons is not None:
                 record["segments"] = {
                     axis: [round(float(v), decimals) for v in polygons[index][:, column]]

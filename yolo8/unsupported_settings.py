@@ -22,7 +22,6 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "save_frames": "saving single video frames as images",
     "save_hybrid": "mixing labels into predictions when validating",
     "dnn": "OpenCV's DNN module as an ONNX backend",
-    "tracker": "object tracking: yolo8 has no track mode",
     "cfg": "a YAML of settings replacing the defaults; pass the settings as key=value instead",
     "format": _EXPORT, "keras": _EXPORT, "optimize": _EXPORT, "int8": _EXPORT, "dynamic": _EXPORT,
     "simplify": _EXPORT, "opset": _EXPORT, "workspace": _EXPORT, "nms": _EXPORT,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from torch import nn
 
 from yolo8.config import Config
 from yolo8.data.sources import Frame, load_source
+from yolo8.predict.slicing import Slicer
 from yolo8.predict.writer import ResultWriter, chunks, describe
 from yolo8.results import Results
 from yolo8.runtime.backend import Backend, TorchBackend
@@ -64,15 +65,18 @@ class Predictor:
         config: settings (see :mod:`yolo8.config`).
         batch_size: frames per forward pass; frames of one batch that letterbox to different shapes
             run separately.
+        transform: called on every frame's Results before they are written and yielded (tracking adds ids here).
     """
 
-    def __init__(self, model: nn.Module | Backend, config: Config | None = None, batch_size: int = 1):
+    def __init__(self, model: nn.Module | Backend, config: Config | None = None, batch_size: int = 1,
+                 transform: Callable[[Frame, Results], Results] | None = None):
         config = config or Config(mode="predict")
         # a Config made for another mode would bring that mode's defaults (conf 0.001 instead of predict's 0.25)
         self.config = config if config.mode == "predict" else config.merge(mode="predict")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} is invalid: use 1 or more frames per forward pass.")
         self.batch_size = batch_size
+        self.transform = transform
         self.backend = build_backend(model, self.config) if isinstance(model, nn.Module) else model
         self.task = task_of(self.backend)
         self.device = self.backend.device
@@ -85,6 +89,7 @@ class Predictor:
         self.settings = PostprocessSettings(config.conf, config.iou, config.classes, config.agnostic_nms,
                                             config.max_det, drop_empty_masks=True)
         self.save_dir: Path | None = None
+        self.slicer = Slicer(config.slice, config.slice_overlap) if config.slice else None
 
     def __call__(self, source=None, stream: bool | None = None):
         stream = self.config.stream if stream is None else stream
@@ -104,6 +109,8 @@ class Predictor:
         try:
             for batch in chunks(frames, self.batch_size):
                 for frame, results, shape in self._predict_batch(batch):
+                    if self.transform is not None:
+                        results = self.transform(frame, results)
                     seen += 1
                     totals += [results.speed["preprocess"], results.speed["inference"], results.speed["postprocess"]]
                     self._log(f"{describe(frame)} {frame.path}: {shape[2]}x{shape[3]} {results.counts_text()}, "
@@ -121,8 +128,15 @@ class Predictor:
         if writer:
             self._log(writer.summary())
 
-    @torch.no_grad()
     def _predict_batch(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
+        """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order; with ``slice`` each frame is
+        run as tiles plus the whole image (:mod:`yolo8.predict.slicing`)."""
+        if self.slicer is not None:
+            return [self.slicer(frame, self._predict_frames) for frame in frames]
+        return self._predict_frames(frames)
+
+    @torch.no_grad()
+    def _predict_frames(self, frames: list[Frame]) -> list[tuple[Frame, Results, tuple[int, ...]]]:
         """Frames -> (frame, Results, input shape (B, 3, H, W)) each, in frame order.
 
         Frames whose network inputs have the same shape share one forward pass; times are split evenly among them.
