@@ -111,7 +111,7 @@ def export_model(model: nn.Module, config: Config, source: str | None = None) ->
         if format == "torchscript":
             written = write_torchscript(wrapper, example, metadata, path)
         elif format == "onnx" and config.int8:
-            from yolo8.export.onnx_int8 import quantize_onnx
+            from yolo8.export.int8 import quantize_onnx
 
             written = quantize_onnx(onnx_to, metadata, path, config)
         elif format == "onnx":
@@ -119,7 +119,7 @@ def export_model(model: nn.Module, config: Config, source: str | None = None) ->
         else:
             quantize = None
             if config.int8:
-                from yolo8.export.openvino_int8 import openvino_quantizer
+                from yolo8.export.int8 import openvino_quantizer
 
                 quantize = openvino_quantizer(metadata, config)
             written = write_openvino(lambda file: onnx_to(path=file), metadata, path, quantize)

@@ -39,7 +39,8 @@ def headline(result) -> tuple[str, float]:
 def report_int8(model, path: Path, config: Config) -> Int8Report:
     """Validate ``model`` (a ``YOLO`` holding the FP32 PyTorch model) and the INT8 export at ``path`` on the val
     split of ``config.data`` at the export's size; log and return the comparison."""
-    settings = {"data": config.data, "imgsz": config.imgsz, "verbose": False, "plots": False, "device": config.device}
+    settings = {"data": config.data, "imgsz": config.imgsz, "verbose": False, "plots": False, "device": config.device,
+                "project": config.project}
     if "batch" in config.overrides:
         settings["batch"] = config.batch
     LOGGER.info("Validating the FP32 model and the INT8 export on the val split of %s ...", config.data)
