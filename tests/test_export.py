@@ -201,15 +201,24 @@ def test_val_through_file_backend_equals_pt(checkpoints, shapes_dataset, format,
     assert abs(ours.box.map - exported.box.map) < 1e-3 and abs(ours.box.map50 - exported.box.map50) < 1e-3
 
 
-def test_classify_val_through_torchscript(checkpoints, tmp_path):
+def write_class_folders(root, per_class: int = 2):
+    """A two-class folder dataset (train/ and val/, classes square and disc) of flat grey images; returns root."""
     import cv2
 
+    generator = np.random.default_rng(0)
     for split in ("train", "val"):
         for index, name in enumerate(("square", "disc")):
-            folder = tmp_path / "data" / split / name
+            folder = root / split / name
             folder.mkdir(parents=True)
-            for k in range(2):
-                cv2.imwrite(str(folder / f"{k}.png"), np.full((40, 48, 3), 60 + 100 * index + k, np.uint8))
+            for k in range(per_class):
+                image = np.full((40, 48, 3), 60 + 100 * index + k, np.uint8) + generator.integers(0, 20, (40, 48, 3),
+                                                                                                  dtype=np.uint8)
+                cv2.imwrite(str(folder / f"{k}.png"), image)
+    return root
+
+
+def test_classify_val_through_torchscript(checkpoints, tmp_path):
+    write_class_folders(tmp_path / "data")
     path = export_of(checkpoints, "classify", format="torchscript", imgsz=64)
     settings = dict(data=str(tmp_path / "data"), imgsz=64, batch=2, plots=False, verbose=False,
                     project=str(tmp_path / "runs"))

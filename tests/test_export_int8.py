@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import tiny_yaml
-from tests.test_export import lively
+from tests.test_export import lively, write_class_folders
 from yolo8 import YOLO
 from yolo8.config import Config
 from yolo8.export.calibration import calibration_files
@@ -65,3 +65,15 @@ def test_int8_export_runs_reports_and_keeps_detections(detector, shapes_dataset,
                                   if node.input[0] not in zero_points and node.input[2] in zero_points]
         assert activation_zero_points and all(point.data_type == onnx.TensorProto.UINT8
                                               for point in activation_zero_points)
+
+
+def test_classifier_int8_calibrates_on_class_folders_and_reports_top1(tmp_path, caplog):
+    torch.manual_seed(0)
+    weights = YOLO(lively(YOLOModel(tiny_yaml("yolov8-cls.yaml")))).save(tmp_path / "cls.pt")
+    data = write_class_folders(tmp_path / "data", per_class=3)
+    assert len(calibration_files("classify", str(data), fraction=1.0)) == 6
+    with caplog.at_level("INFO", logger="yolo8"):
+        path = YOLO(weights).export(format="onnx", imgsz=64, int8=True, data=str(data), project=str(tmp_path / "runs"))
+    assert any("INT8 accuracy" in record.message and "top-1" in record.message for record in caplog.records)
+    probabilities = YOLO(path).backend(Config(mode="predict"))(torch.rand(2, 3, 64, 64))
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(2), atol=1e-3, rtol=0)  # the softmax stayed float
