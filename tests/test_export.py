@@ -297,3 +297,13 @@ def test_file_backend_is_a_backend(checkpoints):
     assert isinstance(backend, FileBackend)
     assert (backend.task, backend.stride, backend.num_classes, backend.fp16, backend.augment) == ("detect", 32, 2,
                                                                                                    False, False)
+
+
+def test_export_and_benchmark_help_list_their_settings(capsys):
+    assert run(["export", "help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {key} " in out for key in ("format", "dynamic", "simplify", "opset", "nms", "int8", "fraction"))
+    assert run(["benchmark", "help"]) == 0
+    assert "  data " in capsys.readouterr().out
+    assert run(["benchmark"]) == 1  # no model: one line naming model=
+    assert "needs model=" in capsys.readouterr().err

@@ -50,8 +50,8 @@ class Option:
     help: str
 
 
-T, V, P, E = "train", "val", "predict", "export"
-TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E)
+T, V, P, E, B = "train", "val", "predict", "export", "benchmark"
+TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E, B)
 
 MODES = ("train", "val", "predict", "export", "benchmark")
 
