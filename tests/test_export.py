@@ -307,3 +307,19 @@ def test_export_and_benchmark_help_list_their_settings(capsys):
     assert "  data " in capsys.readouterr().out
     assert run(["benchmark"]) == 1  # no model: one line naming model=
     assert "needs model=" in capsys.readouterr().err
+
+
+def test_a_pt_run_as_a_static_file_validates_like_the_static_export(checkpoints, shapes_dataset, tmp_path):
+    """The FP32 side of an INT8 report of a static file: the .pt through the file's letterboxing scores as the file."""
+    from yolo8.runtime.backend import TorchBackend
+    from yolo8.runtime.fixed_input import FixedShapeBackend
+    from yolo8.val.validator import validate_model
+
+    path = export_of(checkpoints, "detect", format="onnx", imgsz=64)
+    settings = dict(data=str(shapes_dataset), imgsz=64, batch=4, plots=False, verbose=False, project=str(tmp_path))
+    model = YOLO(checkpoints["detect"])
+    backend = FixedShapeBackend(TorchBackend(model.model, torch.device("cpu")), (64, 64), 1)
+    ours = validate_model(model.model, Config(settings, mode="val"), backend=backend)
+    exported = YOLO(path).val(**settings)
+    assert ours.box.map50 > 0 or exported.box.map50 == 0
+    assert abs(ours.box.map - exported.box.map) < 1e-3 and abs(ours.box.map50 - exported.box.map50) < 1e-3

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from yolo8.ops.boxes import xyxy_to_xywh
 from yolo8.runtime.export_metadata import ExportMetadata
-from yolo8.runtime.fixed_input import letterbox_tensor, run_in_chunks, unletterbox_outputs
+from yolo8.runtime.fixed_input import run_fixed_shape
 from yolo8.runtime.optional_dependencies import require
 
 LOGGER = logging.getLogger("yolo8")
@@ -125,16 +125,9 @@ class FileBackend:
         """(B, 3, H, W) RGB [0, 1] -> decoded outputs in the task's form, in the pixels of ``images``."""
         if self.metadata.dynamic:
             return self._run(images)
-        size, input_shape = tuple(self.metadata.imgsz), tuple(images.shape[2:])
-        ratio = 1.0
-        if input_shape != size:
-            self._say_letterbox(input_shape)
-            if self.task == "classify":
-                images = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False)
-            else:
-                images, ratio = letterbox_tensor(images.float(), size)
-        decoded = run_in_chunks(self._run, images, self.metadata.batch)
-        return unletterbox_outputs(decoded, self.task, ratio, input_shape)
+        if tuple(images.shape[2:]) != tuple(self.metadata.imgsz):
+            self._say_letterbox(tuple(images.shape[2:]))
+        return run_fixed_shape(self._run, images, self.task, self.metadata.imgsz, self.metadata.batch)
 
     def _say_letterbox(self, shape: tuple[int, int]) -> None:
         if not self.said_letterbox:

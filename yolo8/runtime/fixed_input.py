@@ -59,3 +59,35 @@ def unletterbox_outputs(decoded, task: str, ratio: float, input_shape: tuple[int
     if inside.shape[2:] != (mask_height, mask_width):
         inside = F.interpolate(inside, size=(mask_height, mask_width), mode="bilinear", align_corners=False)
     return predictions, inside
+
+
+def run_fixed_shape(run: Callable, images: torch.Tensor, task: str, size: tuple[int, int], batch: int):
+    """``run`` (which accepts exactly (batch, 3, *size)) applied to any (B, 3, H, W) ``images``; decoded outputs in
+    the pixels of ``images`` (see the module docstring)."""
+    input_shape, ratio = tuple(images.shape[2:]), 1.0
+    if input_shape != tuple(size):
+        if task == "classify":
+            images = F.interpolate(images.float(), size=tuple(size), mode="bilinear", align_corners=False)
+        else:
+            images, ratio = letterbox_tensor(images.float(), tuple(size))
+    decoded = run_in_chunks(run, images, batch)
+    return unletterbox_outputs(decoded, task, ratio, input_shape)
+
+
+class FixedShapeBackend:
+    """Any backend run as a static export of ``size`` and ``batch`` would be run: the FP32 reference of an INT8
+    report is then preprocessed exactly as the static INT8 file it is compared with.
+
+    Args:
+        backend: a :class:`~yolo8.runtime.backend.Backend` (its task, names, stride, device... are this one's).
+        size: (height, width) of the static input; batch: its batch size.
+    """
+
+    def __init__(self, backend, size: tuple[int, int], batch: int):
+        self.backend, self.size, self.batch = backend, tuple(size), int(batch)
+        for name in ("task", "names", "stride", "num_classes", "device", "fp16", "augment"):
+            setattr(self, name, getattr(backend, name))
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor):
+        return run_fixed_shape(self.backend, images, self.task, self.size, self.batch)
