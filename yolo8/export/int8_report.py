@@ -19,6 +19,7 @@ class Int8Report:
     metric: str
     fp32: float
     int8: float
+    note: str = ""
 
     @property
     def drop(self) -> float:
@@ -26,7 +27,7 @@ class Int8Report:
 
     def __str__(self) -> str:
         return (f"INT8 accuracy on the val split ({self.metric}; calibrated on train): FP32 {self.fp32:.4f}, "
-                f"INT8 {self.int8:.4f}, drop {self.drop:+.4f}")
+                f"INT8 {self.int8:.4f}, drop {self.drop:+.4f}{self.note}")
 
 
 def headline(result) -> tuple[str, float]:
@@ -64,6 +65,10 @@ def report_int8(model, path: Path, config: Config) -> Int8Report:
         fp32_result = validate_model(model.model, val_config, backend=backend)
     metric, fp32 = headline(fp32_result)
     _, int8 = headline(int8_model.val(**settings))
-    report = Int8Report(metric, fp32, int8)
+    note = ""
+    if metadata.nms:  # val's low threshold cannot bring back what the file's own NMS dropped
+        note = (f" (the INT8 file runs NMS inside at conf={metadata.args.get('conf')}: it is scored on those boxes "
+                "only; export without nms=True to compare quantisation alone)")
+    report = Int8Report(metric, fp32, int8, note)
     LOGGER.info("%s", report)
     return report

@@ -109,6 +109,10 @@ class FileBackend:
         self.device = runner.device if isinstance(runner, TorchScriptRunner) else torch.device("cpu")
         self.fp16, self.augment = False, False  # inputs arrive as float32; the runner casts for a half export
         self.said_letterbox = False
+        if metadata.nms:
+            LOGGER.info("%s runs NMS inside (conf=%s, iou=%s, max_det=%s): lower conf settings cannot recover the "
+                        "boxes it dropped.", exported.path.name, metadata.args.get("conf"), metadata.args.get("iou"),
+                        metadata.args.get("max_det"))
 
     def is_current(self, model) -> bool:
         return model is self.exported
