@@ -323,3 +323,17 @@ def test_a_pt_run_as_a_static_file_validates_like_the_static_export(checkpoints,
     exported = YOLO(path).val(**settings)
     assert ours.box.map50 > 0 or exported.box.map50 == 0
     assert abs(ours.box.map - exported.box.map) < 1e-3 and abs(ours.box.map50 - exported.box.map50) < 1e-3
+
+
+def test_metadata_of_other_exporters_is_read_as_literals_never_code():
+    from yolo8.runtime.export_metadata import ExportMetadata
+
+    foreign = {"task": "detect", "names": "{0: 'person', 1: 'bicycle'}", "stride": "32", "imgsz": "[64, 64]",
+               "batch": "1", "args": "{'dynamic': True, 'nms': None, 'batch': 1}", "author": "someone"}
+    metadata = ExportMetadata.from_mapping(foreign, "their.onnx")
+    assert (metadata.names, metadata.imgsz, metadata.dynamic, metadata.producer) == ({0: "person", 1: "bicycle"},
+                                                                                      (64, 64), True, "")
+    with pytest.raises(ValueError, match="class names"):  # a call is not a literal: refused, not evaluated
+        ExportMetadata.from_mapping({**foreign, "names": "{0: __import__('os').getcwd()}"}, "their.onnx")
+    with pytest.raises(ValueError, match="another tool with NMS inside"):
+        ExportMetadata.from_mapping({**foreign, "args": "{'nms': True}"}, "their.onnx")

@@ -11,6 +11,7 @@ names, stride and input size from the file itself. One plain dict, :class:`Expor
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class ExportMetadata:
         half: float16 inputs and weights.
         version: the yolo8 version that wrote the file.
         args: the export settings as given (format, opset, simplify, ...).
+        producer: 'yolo8' for files yolo8 wrote; empty for other exporters' files read with the same keys.
     """
 
     task: str
@@ -48,6 +50,7 @@ class ExportMetadata:
     half: bool = False
     version: str = ""
     args: dict[str, Any] = field(default_factory=dict)
+    producer: str = "yolo8"
 
     def to_strings(self) -> dict[str, str]:
         """Every field as a string (JSON for lists, dicts and booleans): ONNX metadata props, OpenVINO rt_info."""
@@ -64,7 +67,21 @@ class ExportMetadata:
             raise ValueError(f"{source}: no yolo8 metadata ({', '.join(missing)} missing); export it again with "
                              "'yolo8 export model=best.pt format=...'.")
         known = {key: _decoded(values[key]) for key in cls.__dataclass_fields__ if key in values}
-        known["names"] = {int(index): str(name) for index, name in dict(known["names"]).items()}
+        known.setdefault("producer", "")
+        args = known.get("args") if isinstance(known.get("args"), dict) else {}
+        known["args"] = args
+        for key in ("batch", "dynamic", "nms", "half", "int8"):  # other exporters keep these among their args only
+            if key not in values and args.get(key) is not None:
+                known[key] = args[key] if key == "batch" else bool(args[key])
+        if known["producer"] != "yolo8" and known.get("nms"):
+            raise ValueError(f"{source} was exported by another tool with NMS inside, whose output layout yolo8 does "
+                             "not read; export it without nms, or with yolo8 ('yolo8 export ... nms=True').")
+        names = known["names"]
+        if isinstance(names, list):
+            names = dict(enumerate(names))
+        if not isinstance(names, dict):
+            raise ValueError(f"{source}: the class names in its metadata are not a dict or list of names: {names!r:.80}")
+        known["names"] = {int(index): str(name) for index, name in names.items()}
         imgsz = known["imgsz"]
         known["imgsz"] = (int(imgsz), int(imgsz)) if isinstance(imgsz, (int, float)) else tuple(int(v) for v in imgsz)
         known["stride"] = int(known["stride"])
@@ -76,10 +93,19 @@ class ExportMetadata:
 
 
 def _decoded(value: Any) -> Any:
-    """A metadata value written by :meth:`ExportMetadata.to_strings` back to its value (plain strings stay)."""
+    """A metadata value written by :meth:`ExportMetadata.to_strings` back to its value (plain strings stay).
+
+    Other exporters write Python literals (``{0: 'person'}``, ``False``): those are read with ``ast.literal_eval``,
+    which evaluates literals only, never code."""
     if not isinstance(value, str):
         return value
     try:
         return json.loads(value)
     except ValueError:
-        return value
+        pass
+    if value[:1] in "{[(" or value in ("True", "False", "None"):
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+    return value
