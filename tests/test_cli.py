@@ -32,8 +32,8 @@ def test_yolov8_setting_we_lack_is_named_as_such_not_as_a_typo(capsys):
     assert run(["predict", "show=True"]) == 2
     error = capsys.readouterr().err
     assert "'show' is a YOLOv8 setting that yolo8 does not support" in error and "save=True" in error
-    with pytest.raises(ConfigError, match="'format' is a YOLOv8 setting.*export mode is not available"):
-        Config(format="onnx")
+    with pytest.raises(ConfigError, match="'workspace' is a YOLOv8 setting.*a format yolo8 does not write"):
+        Config(workspace=4)
     assert not set(UNSUPPORTED_YOLOV8_SETTINGS) & {option.name for option in OPTIONS}  # never both
 
 

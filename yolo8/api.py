@@ -12,6 +12,7 @@ from yolo8.checkpoints.load import load_model
 from yolo8.config import PYTHON_PREDICT_DEFAULTS, Config
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.runtime.console import console_logging
+from yolo8.runtime.exported_model import ExportedModel, exported_format
 
 
 class YOLO:
@@ -28,7 +29,11 @@ class YOLO:
 
     def __init__(self, model: str | os.PathLike | nn.Module = "yolov8n.yaml"):
         self.source = model if isinstance(model, nn.Module) else str(model)
-        self.model, self.train_args = load_model(model)
+        if not isinstance(model, nn.Module) and exported_format(model):  # best.onnx, best_openvino_model/, ...
+            self.model = ExportedModel(model)
+            self.train_args = self.model.train_args
+        else:
+            self.model, self.train_args = load_model(model)
         self.callbacks = Callbacks()
         self.trainer = None
         self.metrics = None
@@ -41,6 +46,12 @@ class YOLO:
         from yolo8.runtime.device import select_device
 
         device = select_device(config.device)
+        if isinstance(self.model, ExportedModel):  # an exported file: its own precision, no test-time augmentation
+            if config.augment:
+                raise ValueError(f"augment=True needs the PyTorch model; {self.source} is an export. Use the .pt.")
+            if self._backend is None or self._backend.device != device and self.model.format == "torchscript":
+                self._backend = self.model.backend(device)
+            return self._backend
         wanted = (device, bool(config.half) and device.type == "cuda", bool(config.augment))
         cached = self._backend
         if cached is None or (cached.device, cached.fp16, cached.augment) != wanted or not cached.is_current(self.model):
@@ -58,12 +69,20 @@ class YOLO:
     def names(self) -> dict[int, str]:
         return dict(self.model.names)
 
+    def _torch_only(self, action: str) -> None:
+        """Refuse ``action`` on an exported file, which holds no PyTorch model."""
+        if isinstance(self.model, ExportedModel):
+            raise ValueError(f"{action} needs a PyTorch model (.pt or .yaml); {self.source} is a "
+                             f"{self.model.format} export, which runs val and predict only.")
+
     def info(self, imgsz: int = 640, verbose: bool = True) -> tuple[int, int, float]:
         """Print the layer table and a summary; returns (layers, parameters, GFLOPs)."""
+        self._torch_only("info()")
         return self.model.info(imgsz=imgsz, verbose=verbose)
 
     def fuse(self) -> "YOLO":
         """Fold BatchNorm into the preceding convolutions for faster inference (in place)."""
+        self._torch_only("fuse()")
         self.model.fuse()
         self._backend = None  # the fused model has new tensors; prepare it again on the next call
         return self
@@ -72,6 +91,7 @@ class YOLO:
         """Write a native checkpoint (plain tensors and types; atomic)."""
         from yolo8.checkpoints.native import model_to_checkpoint, save_checkpoint
 
+        self._torch_only("save()")
         return save_checkpoint(model_to_checkpoint(self.model, train_args=self.train_args), path)
 
     def add_callback(self, event: str, handler: Callable[[Any], None]) -> None:
@@ -82,6 +102,7 @@ class YOLO:
         """Train on ``data`` (the built-in dataset when omitted); afterwards this object holds best.pt."""
         from yolo8.train.trainer import Trainer
 
+        self._torch_only("train()")
         config = Config(overrides, mode="train", task=self.task)
         self.trainer = Trainer(config, model=self.model, model_source=self.source, callbacks=self.callbacks)
         with console_logging():
@@ -156,6 +177,31 @@ class YOLO:
         if self._tracking is not None:
             self._tracking[1].reset()
 
+    def export(self, **overrides: Any) -> Path:
+        """Write this model as ``format`` (torchscript, onnx or openvino) beside its weights; returns the path.
+        With ``int8=True`` the FP32 and INT8 models are then both validated and their mAPs printed."""
+        from yolo8.export.exporter import export_model
+        from yolo8.export.int8_report import report_int8
+
+        self._torch_only("export()")
+        config = Config(overrides, mode="export", task=self.task).with_defaults(
+            {key: value for key, value in self.checkpoint_defaults.items() if key == "imgsz"})
+        source = self.source if isinstance(self.source, str) else None
+        with console_logging():
+            path = export_model(self.model, config, source)
+            if config.int8:
+                report_int8(self, path, config)
+        return path
+
+    def benchmark(self, **overrides: Any):
+        """One row per format (file size, mAP50-95 or top-1, ms per image at batch 1); see :mod:`yolo8.export.benchmark`."""
+        from yolo8.export.benchmark import benchmark_formats
+
+        self._torch_only("benchmark()")
+        config = Config(overrides, mode="benchmark", task=self.task).with_defaults(self.checkpoint_defaults)
+        with console_logging():
+            return benchmark_formats(self, config)
+
 
 def _logged(results):
     """``results`` (a generator) with the console logging of a library call around the making of each item only:
@@ -194,8 +240,13 @@ def run_mode(config: Config) -> None:
         overrides.pop("stream", None)
         for _ in model.track(source, stream=True, **{**overrides, "save": config.save}):
             pass
+    elif config.mode == "export":
+        print(model.export(**overrides))
+    elif config.mode == "benchmark":
+        model.benchmark(**overrides)
     else:
-        raise ValueError(f"mode '{config.mode}' is not available yet in yolo8; use train, val, predict or track.")
+        raise ValueError(f"mode '{config.mode}' is not available in yolo8; use train, val, predict, track, export or "
+                         "benchmark.")
 
 
 def default_training_model(config: Config) -> str:

@@ -13,7 +13,9 @@ USAGE = """\
 Usage: yolo8 [TASK] MODE [key=value ...]
 
   TASK  detect (default), segment or classify
-  MODE  train, val, predict or track
+  MODE  train, val, predict, track, export or benchmark
+        export model=best.pt format=onnx|openvino|torchscript [dynamic] [nms] [int8 data=...]
+        benchmark model=best.pt [data=...] [imgsz=...]   size, accuracy and speed of every format
         convert model=old.pt [out=new.pt]   Ultralytics checkpoint -> yolo8 checkpoint
         convert coco instances.json [images=DIR] [out=DIR] [copy=True] [segments=False]
                         COCO annotations -> YOLO labels + data.yaml

@@ -51,23 +51,23 @@ class Option:
     help: str
 
 
-T, V, P, E, TR = "train", "val", "predict", "export", "track"
-TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E, TR)
+T, V, P, E, TR, B = "train", "val", "predict", "export", "track", "benchmark"
+TV, TVP, ALL = (T, V), (T, V, P), (T, V, P, E, TR, B)
 PTR = (P, TR)  # track runs the predictor, so it reads every predict setting too (see options_for)
 
-MODES = ("train", "val", "predict", "export", "track")
+MODES = ("train", "val", "predict", "export", "track", "benchmark")
 
 OPTIONS: tuple[Option, ...] = (
     # general
     Option("task", "detect", parse_str, ALL, "detect, segment or classify (checked against yolo8.tasks.TASKS)"),
-    Option("mode", "train", choice(*MODES), ALL, "train, val, predict, export or track"),
+    Option("mode", "train", choice(*MODES), ALL, "train, val, predict, export, track or benchmark"),
     Option("model", None, nullable(parse_str), ALL, "model YAML (yolov8n.yaml) or checkpoint (.pt)"),
-    Option("data", None, nullable(parse_str), TV, "dataset YAML; empty means the built-in dataset"),
+    Option("data", None, nullable(parse_str), ALL, "dataset YAML; empty means the built-in dataset (export: int8 calibration)"),
     Option("epochs", 100, int_at_least(1), (T,), "number of epochs to train"),
     Option("time", None, nullable(parse_positive_float), (T,),
            "train for this many hours instead of a number of epochs (re-planned after every epoch)"),
     Option("patience", 100, int_at_least(1), (T,), "epochs without fitness improvement before stopping early"),
-    Option("batch", 16, parse_batch, TV, "images per batch"),
+    Option("batch", 16, parse_batch, ALL, "images per batch (export: the fixed batch, default 1)"),
     Option("imgsz", 640, ranged(parse_image_size, Range(32)), ALL, "input size: an integer, or [height, width] for predict/export"),
     Option("save", True, parse_bool, (T, P), "save checkpoints (train) or annotated results (predict)"),
     Option("save_period", -1, parse_save_period, (T,), "also save a checkpoint every N epochs (-1: off)"),
@@ -90,15 +90,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("amp", True, parse_bool, (T,), "mixed precision on CUDA"),
     Option("multi_scale", 0.0, parse_multi_scale, (T,),
            "train each batch at a random size within +/- this fraction of imgsz (a stride multiple); 0: off"),
-    Option("fraction", 1.0, float_in(0, 1, low_inclusive=False), (T,), "fraction of the training set to use"),
+    Option("fraction", 1.0, float_in(0, 1, low_inclusive=False), (T, E), "fraction of the training set to use (export: for int8 calibration)"),
     Option("freeze", None, nullable(ranged(parse_int_list, Range(0))), (T,), "freeze the first N layers, or a list of layer indices"),
     Option("val", True, parse_bool, (T,), "validate during training"),
     Option("split", "val", choice("train", "val", "test"), (V,), "dataset split to validate"),
     Option("save_json", False, parse_bool, (V,), "write predictions.json in COCO results format"),
-    Option("conf", None, nullable(PROBABILITY), (V, P),
+    Option("conf", None, nullable(PROBABILITY), (V, P, E),
            "confidence threshold (empty: the mode's, 0.25 predict, 0.001 val and train's validation)"),
-    Option("iou", 0.7, PROBABILITY, (V, P), "NMS IoU threshold"),
-    Option("max_det", 300, int_at_least(1), (V, P), "maximum detections per image"),
+    Option("iou", 0.7, PROBABILITY, (V, P, E), "NMS IoU threshold"),
+    Option("max_det", 300, int_at_least(1), (V, P, E), "maximum detections per image"),
     Option("augment", False, parse_bool, (V, P),
            "test-time augmentation: also predict on scaled and mirrored views (detection; 2-3x slower)"),
     Option("half", False, parse_bool, (V, P, E), "half precision (CUDA)"),
@@ -123,6 +123,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("tracker", "botsort.yaml", parse_str, (TR,), "tracker YAML: botsort.yaml, bytetrack.yaml or a path"),
     Option("persist", False, parse_bool, (TR,), "keep tracks (and ids) from the previous track() call"),
     Option("gt", None, nullable(parse_str), (TR,), "MOTChallenge gt.txt to score the tracks against (MOTA, IDF1, HOTA)"),
+    # export
+    Option("format", "torchscript", parse_str, (E,), "export format: torchscript, onnx or openvino"),
+    Option("dynamic", False, parse_bool, (E,), "export with free batch, height and width axes"),
+    Option("simplify", True, parse_bool, (E,), "simplify the ONNX graph with onnxslim"),
+    Option("opset", None, nullable(int_at_least(7)), (E,), "ONNX opset (empty: 17)"),
+    Option("nms", False, parse_bool, (E,), "NMS inside the exported graph (onnx, openvino; detect and segment)"),
+    Option("int8", False, parse_bool, (E,), "INT8 quantisation (openvino, onnx), calibrated on data's train split"),
     # hyperparameters
     Option("lr0", 0.01, float_in(0, low_inclusive=False), (T,), "initial learning rate (SGD 0.01, Adam 0.001)"),
     Option("lrf", 0.01, float_in(0, 1, low_inclusive=False), (T,), "final learning rate as a fraction of lr0"),

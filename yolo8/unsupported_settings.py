@@ -7,7 +7,7 @@ setting and what to do instead. Keys not listed here and not in :mod:`yolo8.conf
 
 from __future__ import annotations
 
-_EXPORT = "export settings: export mode is not available in yolo8 yet"
+_EXPORT = "an export setting of a format yolo8 does not write (it exports torchscript, onnx and openvino)"
 _POSE = "a pose-estimation setting: yolo8 has no pose task"
 _DEPTH = "a depth-estimation setting: yolo8 has no depth task"
 _DISTILL = "knowledge distillation from a teacher model"
@@ -23,8 +23,7 @@ UNSUPPORTED_YOLOV8_SETTINGS: dict[str, str] = {
     "save_hybrid": "mixing labels into predictions when validating",
     "dnn": "OpenCV's DNN module as an ONNX backend",
     "cfg": "a YAML of settings replacing the defaults; pass the settings as key=value instead",
-    "format": _EXPORT, "keras": _EXPORT, "optimize": _EXPORT, "int8": _EXPORT, "dynamic": _EXPORT,
-    "simplify": _EXPORT, "opset": _EXPORT, "workspace": _EXPORT, "nms": _EXPORT,
+    "keras": _EXPORT, "optimize": _EXPORT, "workspace": _EXPORT,
     "pose": _POSE, "kobj": _POSE, "rle": _POSE,
     "angle": "an oriented-box loss gain: yolo8 has no OBB task",
     "dlog": _DEPTH, "dgrad": _DEPTH, "dlam": _DEPTH,
