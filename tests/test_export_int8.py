@@ -4,6 +4,7 @@ FP32-vs-INT8 report on val after the export."""
 import shutil
 
 import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -77,3 +78,34 @@ def test_classifier_int8_calibrates_on_class_folders_and_reports_top1(tmp_path, 
     assert any("INT8 accuracy" in record.message and "top-1" in record.message for record in caplog.records)
     probabilities = YOLO(path).backend(Config(mode="predict"))(torch.rand(2, 3, 64, 64))
     torch.testing.assert_close(probabilities.sum(1), torch.ones(2), atol=1e-3, rtol=0)  # the softmax stayed float
+
+
+def test_static_batched_export_calibrates_in_whole_batches(detector, shapes_dataset, tmp_path):
+    from yolo8.export.int8 import calibration_arrays
+    from yolo8.runtime.export_metadata import ExportMetadata
+
+    config = Config({"data": str(shapes_dataset), "fraction": 0.5}, mode="export")  # 8 train images
+    single = calibration_arrays(ExportMetadata(task="detect", names={0: "a"}, stride=32, imgsz=(64, 64)), config)
+    assert len(single) == 8 and single[0].shape == (1, 3, 64, 64)
+    batched = calibration_arrays(ExportMetadata(task="detect", names={0: "a"}, stride=32, imgsz=(64, 64), batch=3),
+                                 config)
+    assert [array.shape for array in batched] == [(3, 3, 64, 64)] * 3  # 8 images + the first again fill 3 batches
+    assert (batched[2] == np.concatenate(single[6:] + single[:1])).all()
+    weights = tmp_path / "best.pt"
+    shutil.copy(detector, weights)
+    path = YOLO(weights).export(format="onnx", imgsz=64, batch=3, int8=True, data=str(shapes_dataset), fraction=0.5,
+                                project=str(tmp_path / "runs"))
+    assert ExportedModel(path).metadata.int8 and ExportedModel(path).metadata.batch == 3
+
+
+def test_quantiser_logging_guard_leaves_the_callers_loggers_as_they_were():
+    import logging
+
+    from yolo8.export.int8 import _root_logger_kept
+
+    root, user = logging.getLogger(), logging.getLogger("a.user.logger")
+    level, handlers = root.level, list(root.handlers)
+    before = user.isEnabledFor(logging.WARNING)
+    with _root_logger_kept():
+        assert not user.isEnabledFor(logging.WARNING)  # quiet inside (and the answer is cached)
+    assert user.isEnabledFor(logging.WARNING) == before and root.level == level and root.handlers == handlers

@@ -67,6 +67,11 @@ def test_assignment_respects_the_threshold():
     matches, rows, columns = linear_assignment(cost, 0.8)
     assert matches.tolist() == [[0, 0]] and rows.tolist() == [1] and columns.tolist() == [1]
     assert box_iou(np.array([box(0, 0)]), np.array([box(15, 0)]))[0, 0] == pytest.approx(450 / 1350)
+    # one near-perfect pair is never broken up to make two poor ones: leaving a pair free costs the threshold
+    matches, rows, columns = linear_assignment(np.array([[0.1, 0.7], [0.7, 0.99]]), 0.8)
+    assert matches.tolist() == [[0, 0]] and rows.tolist() == [1] and columns.tolist() == [1]
+    matches, _, _ = linear_assignment(np.array([[0.1, 0.2], [0.3, 0.5]]), 0.8)
+    assert matches.tolist() == [[0, 1], [1, 0]]  # otherwise the cheapest complete matching
 
 
 # ---------------------------------------------------------------- association and lifecycle

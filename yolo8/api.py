@@ -165,9 +165,11 @@ class YOLO:
             self._tracking = (config.tracker, TrackingSession(load_tracker_settings(config.tracker), encoder=encoder))
         run = TrackRun()
         self.metrics = None
+        # bound now, not at the generator's first next(): a later track() call must not swap this stream's tracker
+        session, backend = self._tracking[1], self.backend(config)
 
         def results():
-            yield from _logged(track_stream(self.backend(config), config, self._tracking[1], source, config.gt, run))
+            yield from _logged(track_stream(backend, config, session, source, config.gt, run))
             self.metrics = run.metrics
 
         return results() if stream else list(results())

@@ -57,6 +57,8 @@ class GraphNMS(nn.Module):
         self.num_classes, self.conf, self.iou, self.max_det = num_classes, float(conf), float(iou), int(max_det)
 
     def forward(self, decoded: torch.Tensor) -> torch.Tensor:
+        # float32 whatever the export's precision: the class offsets (class x MAX_WH) overflow float16 past class 8
+        decoded = decoded.float()
         predictions = decoded.transpose(1, 2)  # (B, 4 + nc + nm, A) -> (B, A, 4 + nc + nm)
         boxes = xywh_to_xyxy(predictions[..., :4])
         scores, classes = predictions[..., 4:4 + self.num_classes].max(-1)  # (B, A) each

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from yolo8.config import Config
 from yolo8.export.calibration import calibration_files, calibration_input
 from yolo8.export.onnx_writer import stamp_onnx_metadata
@@ -31,10 +33,19 @@ NOT_A_LAYER = r"^(?!/model/model\.\d+/).*"  # the same rule as a pattern for NNC
 
 
 def calibration_arrays(metadata: ExportMetadata, config: Config) -> list:
-    """The calibration inputs, each (1, 3, H, W) float32 at the export size, from ``config.data``'s train split."""
+    """The calibration inputs from ``config.data``'s train split, float32 at the export size: each (1, 3, H, W), or
+    for a static export of ``batch`` > 1 (B, 3, H, W) groups, the last one filled up with the first images, since
+    such a file takes no other batch size."""
     files = calibration_files(metadata.task, str(config.data), float(config.fraction))
     LOGGER.info("INT8 calibration on %d images of the train split of %s", len(files), config.data)
-    return [calibration_input(file, metadata.task, tuple(metadata.imgsz)) for file in files]
+    arrays = [calibration_input(file, metadata.task, tuple(metadata.imgsz)) for file in files]
+    batch = int(metadata.batch or 1)
+    if metadata.dynamic or batch <= 1 or not arrays:
+        return arrays
+    groups = -(-len(arrays) // batch)  # ceil
+    filled = (arrays * (groups * batch // len(arrays) + 1))[: groups * batch]  # every image, then the first again
+    # B arrays (1, 3, H, W) -> one (B, 3, H, W)
+    return [np.concatenate(filled[start : start + batch]) for start in range(0, groups * batch, batch)]
 
 
 def openvino_quantizer(metadata: ExportMetadata, config: Config) -> Callable:
@@ -72,7 +83,8 @@ def _root_logger_kept():
     try:
         yield
     finally:
-        root.handlers[:], root.level = handlers, level
+        root.handlers[:] = handlers
+        root.setLevel(level)  # setLevel, not .level =: it also clears every logger's cached enabled-for answers
 
 
 def quantize_onnx(write_onnx_to: Callable, metadata: ExportMetadata, path: Path, config: Config) -> Path:

@@ -38,16 +38,26 @@ def fuse_score(cost: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def linear_assignment(cost: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minimum-cost one-to-one matching keeping only pairs with cost <= threshold.
+    """Minimum-cost one-to-one matching in which leaving a pair unmatched costs ``threshold`` (the cost-limit
+    rule of ByteTrack's solver): a pair is matched only when that beats leaving both sides free, so one good
+    match is never broken up to make two poor ones.
 
     Returns (matches (K, 2) int [row, column], unmatched rows (R,), unmatched columns (C,)).
     """
     rows, columns = cost.shape
     if cost.size == 0:
         return np.empty((0, 2), int), np.arange(rows), np.arange(columns)
-    # pairs above the threshold are made too expensive to be worth taking, then dropped after solving
-    padded = np.where(cost > threshold, threshold + 1e5, cost)
-    row_index, column_index = linear_sum_assignment(padded)
+    # (rows + columns)^2 problem: [[cost, row i left free], [column j left free, 0]]; freeing a row or a column
+    # costs threshold / 2 each, so leaving a pair unmatched costs threshold; pairs above it are never taken
+    forbidden = 1e6 + threshold
+    extended = np.full((rows + columns, rows + columns), forbidden)
+    extended[:rows, :columns] = np.where(cost > threshold, forbidden, cost)
+    extended[np.arange(rows), columns + np.arange(rows)] = threshold / 2
+    extended[rows + np.arange(columns), np.arange(columns)] = threshold / 2
+    extended[rows:, columns:] = 0.0
+    row_index, column_index = linear_sum_assignment(extended)
+    paired = (row_index < rows) & (column_index < columns)
+    row_index, column_index = row_index[paired], column_index[paired]
     keep = cost[row_index, column_index] <= threshold
     matches = np.stack([row_index[keep], column_index[keep]], 1).astype(int)
     unmatched_rows = np.setdiff1d(np.arange(rows), matches[:, 0])

@@ -45,6 +45,10 @@ def track_stream(backend: Backend, config: Config, session: TrackingSession, sou
         _log(config, f"source is empty: tracking the built-in demo video {video} (ground truth {demo_gt})")
     if gt is not None and not Path(gt).is_file():
         raise FileNotFoundError(f"gt={gt}: no such ground-truth file; give a MOTChallenge gt.txt.")
+    if gt is not None and int(config.vid_stride) > 1:
+        # frames are numbered as read: with a stride they no longer line up with the ground truth's frame numbers
+        raise ValueError(f"gt={gt} scores every frame of a video; vid_stride={config.vid_stride} skips frames. "
+                         "Use vid_stride=1 to score the tracks.")
     counters: dict[str, int] = {}
     predictions: dict[str, dict[int, np.ndarray]] = {}
     writer: TrackWriter | None = None
