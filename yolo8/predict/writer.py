@@ -12,13 +12,39 @@ from yolo8.data.sources import Frame
 from yolo8.results import Results
 
 
+class VideoFiles:
+    """The annotated videos of a run: one mp4v writer per source video in ``save_dir``, opened at its first frame at
+    the source's frame rate. Sources are sequential, so opening the next video finishes the previous one."""
+
+    def __init__(self, save_dir: Path):
+        self.save_dir = Path(save_dir)
+        self.open: dict[str, cv2.VideoWriter] = {}
+
+    def writer_for(self, frame: Frame, shape) -> cv2.VideoWriter:
+        """The writer of ``frame``'s video; ``shape`` (H, W, ...) of the annotated frames."""
+        if frame.path not in self.open:
+            self.close()
+            path = self.save_dir / f"{Path(frame.path).stem}.mp4"
+            size = (shape[1], shape[0])  # (width, height)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, size)
+            if not writer.isOpened():
+                raise OSError(f"cannot write video '{path}': OpenCV has no mp4v encoder here; use save=False.")
+            self.open[frame.path] = writer
+        return self.open[frame.path]
+
+    def close(self) -> None:
+        for writer in self.open.values():
+            writer.release()
+        self.open.clear()
+
+
 class ResultWriter:
     """Writes annotated images / videos, label files and crops of one prediction run into ``save_dir``."""
 
     def __init__(self, save_dir: Path, config: Config):
         self.save_dir = save_dir
         self.config = config
-        self.videos: dict[str, cv2.VideoWriter] = {}
+        self.videos = VideoFiles(self.save_dir)
         self.labels_written = 0
 
     def write(self, frame: Frame, results: Results) -> None:
@@ -43,23 +69,10 @@ class ResultWriter:
             results.save_crop(self.save_dir / "crops", stem)
 
     def _video(self, frame: Frame, shape) -> cv2.VideoWriter:
-        """The open writer for this frame's video (opened at its first frame, mp4v at the source frame rate)."""
-        if frame.path not in self.videos:
-            for writer in self.videos.values():  # sources are sequential: an earlier video is finished
-                writer.release()
-            self.videos.clear()
-            path = self.save_dir / f"{Path(frame.path).stem}.mp4"
-            size = (shape[1], shape[0])  # (width, height)
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, size)
-            if not writer.isOpened():
-                raise OSError(f"cannot write video '{path}': OpenCV has no mp4v encoder here; use save=False.")
-            self.videos[frame.path] = writer
-        return self.videos[frame.path]
+        return self.videos.writer_for(frame, shape)
 
     def close(self) -> None:
-        for writer in self.videos.values():
-            writer.release()
-        self.videos.clear()
+        self.videos.close()
 
     def summary(self) -> str:
         if not self.config.save_txt:

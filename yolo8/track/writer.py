@@ -10,6 +10,7 @@ import numpy as np
 
 from yolo8.data.sources import Frame
 from yolo8.plotting import class_colour, default_line_width
+from yolo8.predict.writer import VideoFiles
 from yolo8.result_parts import as_numpy
 from yolo8.results import Results
 from yolo8.track.mot import mot_rows
@@ -44,7 +45,7 @@ class TrackWriter:
         self.save_dir = Path(save_dir)
         self.save, self.save_txt = save, save_txt
         self.plot_options = dict(line_width=line_width, labels=labels, conf=conf, boxes=boxes)
-        self.videos: dict[str, cv2.VideoWriter] = {}
+        self.videos = VideoFiles(save_dir)
         self.trails: dict[str, dict[int, deque]] = {}
         self.mot_files: dict[str, Path] = {}
 
@@ -73,17 +74,7 @@ class TrackWriter:
                 handle.writelines(line + "\n" for line in mot_rows(frame_number, rows))
 
     def _video(self, frame: Frame, shape) -> cv2.VideoWriter:
-        if frame.path not in self.videos:
-            self.close()
-            path = self.save_dir / f"{Path(frame.path).stem}.mp4"
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0,
-                                     (shape[1], shape[0]))
-            if not writer.isOpened():
-                raise OSError(f"cannot write video '{path}': OpenCV has no mp4v encoder here; use save=False.")
-            self.videos[frame.path] = writer
-        return self.videos[frame.path]
+        return self.videos.writer_for(frame, shape)
 
     def close(self) -> None:
-        for writer in self.videos.values():
-            writer.release()
-        self.videos.clear()
+        self.videos.close()

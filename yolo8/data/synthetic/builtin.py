@@ -167,6 +167,17 @@ def builtin_dataset(
     return root / "data.yaml"
 
 
+def replace_directory(partial: Path, root: Path) -> None:
+    """Rename the finished ``partial`` directory to ``root``; a stale ``root`` is first renamed aside (so ``root``
+    is never half there) and then deleted."""
+    stale = root.with_name(f".{root.name}.stale-{uuid.uuid4().hex[:8]}") if root.exists() else None
+    if stale is not None:
+        os.rename(root, stale)
+    os.rename(partial, root)
+    if stale is not None:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def _move_into_place(partial: Path, root: Path, spec: dict) -> None:
     """Rename the finished partial directory to root, setting aside whatever stale root was there."""
     stale = None

@@ -12,7 +12,6 @@ Layout under ``cache_home()/datasets/small-objects-v1-...`` (the YOLO dataset fo
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import yaml
 
 from yolo8.data.synthetic import textures
-from yolo8.data.synthetic.builtin import cache_home
+from yolo8.data.synthetic.builtin import cache_home, replace_directory
 from yolo8.data.synthetic.scene import MIN_CONTRAST
 from yolo8.data.synthetic.shapes import CLASS_NAMES, rasterize_shape
 
@@ -106,9 +105,7 @@ def small_object_dataset(root: Path | str | None = None, train_images: int = 64,
                 "names": dict(enumerate(CLASS_NAMES))}
         (partial / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         (partial / MARKER_NAME).write_text(json.dumps(spec, indent=2) + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        os.rename(partial, root)
+        replace_directory(partial, root)
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)

@@ -17,7 +17,6 @@ Layout under ``cache_home()/datasets/track-demo-v1``::
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import cv2
 import numpy as np
 
 from yolo8.data.synthetic import textures
-from yolo8.data.synthetic.builtin import cache_home
+from yolo8.data.synthetic.builtin import cache_home, replace_directory
 from yolo8.data.synthetic.scene import MIN_CONTRAST, MIN_VISIBLE_FRACTION
 from yolo8.data.synthetic.shapes import CLASS_NAMES, rasterize_shape
 
@@ -175,9 +174,7 @@ def demo_video(root: Path | str | None = None, frames: int = 150, width: int = 3
         (partial / "gt.txt").write_text("\n".join(lines) + "\n")
         marker = {**spec, "classes": {str(k): v for k, v in sorted(classes.items())}}
         (partial / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        os.rename(partial, root)
+        replace_directory(partial, root)
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
