@@ -151,3 +151,12 @@ def test_classifier_samples_are_crops_of_the_sample_objects(tmp_path, monkeypatc
     assert sample_crops() == crops and crops[0].stat().st_mtime_ns == first  # written once
     assert task_spec("classify").sample_source() == [str(path) for path in crops]
     assert [Path(p).name for p in task_spec("detect").sample_source()] == ["shapes1.jpg", "shapes2.jpg"]
+
+
+def test_yolo_accepts_the_task_it_already_has(trained_checkpoint):
+    from yolo8 import YOLO
+
+    _, path = trained_checkpoint
+    assert YOLO(path, task="detect").task == "detect"  # YOLOv8 users' habit
+    with pytest.raises(ValueError, match="is a 'detect' model, not 'segment'"):
+        YOLO(path, task="segment")

@@ -27,13 +27,17 @@ class YOLO:
     asks for another device, precision or ``augment``.
     """
 
-    def __init__(self, model: str | os.PathLike | nn.Module = "yolov8n.yaml"):
+    def __init__(self, model: str | os.PathLike | nn.Module = "yolov8n.yaml", task: str | None = None):
         self.source = model if isinstance(model, nn.Module) else str(model)
         if not isinstance(model, nn.Module) and exported_format(model):  # best.onnx, best_openvino_model/, ...
             self.model = ExportedModel(model)
             self.train_args = self.model.train_args
         else:
             self.model, self.train_args = load_model(model)
+        if task is not None and task != self.model.task:
+            # YOLOv8 users pass task= out of habit; a model knows its task, so a different one is a mistake to name
+            raise ValueError(f"{self.source} is a '{self.model.task}' model, not '{task}'; leave out task= or give "
+                             f"a {task} model.")
         self.callbacks = Callbacks()
         self.trainer = None
         self.metrics = None
