@@ -259,22 +259,27 @@ def default_training_model(config: Config) -> str:
     """What ``yolo8 [task] train`` without ``model=`` starts from: the task's shipped built-in weights (as
     YOLOv8's default is a pretrained checkpoint), or its model YAML with ``pretrained=False`` (from scratch),
     a ``pretrained=`` path (its weights go into the YAML's model) or when nothing is shipped for the task."""
-    from yolo8.checkpoints.load import shipped_weights
     from yolo8.tasks import task_spec
 
     spec = task_spec(config.task)
-    if config.pretrained in (True, None) and spec.builtin_weights and shipped_weights(spec.builtin_weights):
-        return spec.builtin_weights
-    return spec.default_model
+    shipped = _shipped_builtin_weights(spec)
+    return shipped if shipped and config.pretrained in (True, None) else spec.default_model
 
 
 def shipped_model(config: Config) -> str:
     """What ``yolo8 [task] val|predict`` without ``model=`` runs: the task's shipped built-in weights."""
-    from yolo8.checkpoints.load import shipped_weights
     from yolo8.tasks import task_spec
 
     spec = task_spec(config.task)
-    if spec.builtin_weights and shipped_weights(spec.builtin_weights):
-        return spec.builtin_weights
+    shipped = _shipped_builtin_weights(spec)
+    if shipped:
+        return shipped
     raise ValueError(f"'yolo8 {spec.name} {config.mode}' needs model=: a checkpoint such as "
                      f"{spec.run_dir}/train/weights/best.pt (yolo8 ships no built-in {spec.name} weights yet).")
+
+
+def _shipped_builtin_weights(spec) -> str | None:
+    """The task's built-in weights name when the package ships the file, else None."""
+    from yolo8.checkpoints.load import shipped_weights
+
+    return spec.builtin_weights if spec.builtin_weights and shipped_weights(spec.builtin_weights) else None

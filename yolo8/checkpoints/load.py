@@ -11,6 +11,11 @@ MODEL_YAML_SUFFIXES = (".yaml", ".yml")
 SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
+def is_model_yaml(source: str | os.PathLike) -> bool:
+    """Whether ``source`` names a model YAML (an architecture, no weights) rather than a checkpoint."""
+    return Path(source).suffix.lower() in MODEL_YAML_SUFFIXES
+
+
 def shipped_weights(name: str | os.PathLike) -> Path | None:
     """The weights file shipped in the package under this bare name (``yolov8n-builtin.pt``), else None."""
     name = str(name)
@@ -29,12 +34,12 @@ def load_model(source: str | os.PathLike | nn.Module) -> tuple[nn.Module, dict |
     if isinstance(source, nn.Module):
         return source, None
     path = Path(source)
-    if path.suffix.lower() in MODEL_YAML_SUFFIXES:
+    if is_model_yaml(path):
         from yolo8.nn.model import build_model
 
         return build_model(path), None
-    if not path.is_file() and shipped_weights(source) is not None:
-        path = shipped_weights(source)  # a shipped model's name resolves from any directory, like model YAMLs
+    if not path.is_file():
+        path = shipped_weights(source) or path  # a shipped model's name resolves from any directory, like YAMLs
     if not path.is_file():
         shipped = sorted(file.name for file in SHIPPED_WEIGHTS_DIR.glob("*.pt"))
         raise FileNotFoundError(

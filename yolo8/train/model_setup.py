@@ -18,7 +18,7 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
     every weight whose name and shape still fit is transferred (unless ``pretrained=False``); then the
     ``pretrained`` setting applies (see :func:`apply_pretrained`).
     """
-    from yolo8.checkpoints.load import load_model
+    from yolo8.checkpoints.load import is_model_yaml, load_model
     from yolo8.checkpoints.native import model_from_checkpoint
     from yolo8.nn.model import build_model
     from yolo8.tasks import task_of
@@ -35,7 +35,7 @@ def prepare_model(model: nn.Module | None, source: str, data, config: Config, re
                          + " or ".join(f"a {spec.name} model (e.g. {spec.default_model})" for spec in trainable) + ".")
     if model.num_classes != data.num_classes:
         fitted = build_model(model.yaml, num_classes=data.num_classes)
-        if config.pretrained is not False and not str(source).endswith((".yaml", ".yml")):
+        if config.pretrained is not False and not is_model_yaml(source):
             transfer_weights(model, fitted)
         model = fitted
     if resume_checkpoint is None:  # after the class fit: a pretrained= path fills the head's class rows too
@@ -52,11 +52,11 @@ def apply_pretrained(model: nn.Module, source: str, pretrained) -> nn.Module:
     """The ``pretrained`` setting, as YOLOv8 reads it: True keeps the weights ``model`` came with (none for a
     model YAML); False trains the same architecture from freshly initialised weights; a path transfers every
     weight whose name and shape fit from that checkpoint into ``model``."""
-    from yolo8.checkpoints.load import load_model
+    from yolo8.checkpoints.load import is_model_yaml, load_model
     from yolo8.nn.model import build_model
 
     if pretrained is False:
-        if str(source).endswith((".yaml", ".yml")):
+        if is_model_yaml(source):
             return model
         fresh = build_model(model.yaml, num_classes=model.num_classes)
         fresh.names = dict(model.names)
