@@ -337,3 +337,16 @@ def test_metadata_of_other_exporters_is_read_as_literals_never_code():
         ExportMetadata.from_mapping({**foreign, "names": "{0: __import__('os').getcwd()}"}, "their.onnx")
     with pytest.raises(ValueError, match="another tool with NMS inside"):
         ExportMetadata.from_mapping({**foreign, "args": "{'nms': True}"}, "their.onnx")
+
+
+def test_another_tools_export_of_an_unknown_task_is_refused_at_load(checkpoints, tmp_path):
+    import onnx
+
+    model = onnx.load(str(export_of(checkpoints, "detect", format="onnx")))
+    for prop in model.metadata_props:
+        if prop.key == "task":
+            prop.value = "pose"
+    path = tmp_path / "pose.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ValueError, match=r"pose\.onnx: task 'pose' is not available"):
+        YOLO(path)

@@ -68,6 +68,12 @@ def test_int8_export_runs_reports_and_keeps_detections(detector, shapes_dataset,
                                               for point in activation_zero_points)
 
 
+def test_calibration_fraction_spreads_over_every_class_folder(tmp_path):
+    data = write_class_folders(tmp_path / "data", per_class=3)  # 2 classes, sorted by folder
+    files = calibration_files("classify", str(data), fraction=0.5)
+    assert len(files) == 3 and len({file.parent.name for file in files}) == 2
+
+
 def test_classifier_int8_calibrates_on_class_folders_and_reports_top1(tmp_path, caplog):
     torch.manual_seed(0)
     weights = YOLO(lively(YOLOModel(tiny_yaml("yolov8-cls.yaml")))).save(tmp_path / "cls.pt")

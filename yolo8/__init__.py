@@ -1,6 +1,6 @@
 """yolo8: a clean-room YOLOv8 object detector in PyTorch. Nothing runs at import."""
 
-__version__ = "0.1.0"
+from yolo8.version import __version__
 __all__ = ["YOLO", "__version__"]
 
 

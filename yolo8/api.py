@@ -13,6 +13,7 @@ from yolo8.config import PYTHON_PREDICT_DEFAULTS, Config
 from yolo8.runtime.callbacks import Callbacks
 from yolo8.runtime.console import console_logging
 from yolo8.runtime.exported_model import ExportedModel, exported_format
+from yolo8.tasks import task_spec
 
 
 class YOLO:
@@ -32,6 +33,10 @@ class YOLO:
         if not isinstance(model, nn.Module) and exported_format(model):  # best.onnx, best_openvino_model/, ...
             self.model = ExportedModel(model)
             self.train_args = self.model.train_args
+            try:  # another tool's pose / obb export loads, but its outputs mean nothing to yolo8: say so now
+                task_spec(self.model.task)
+            except ValueError as error:
+                raise ValueError(f"{model}: {error} Export a model of one of those tasks.") from None
         else:
             self.model, self.train_args = load_model(model)
         if task is not None and task != self.model.task:

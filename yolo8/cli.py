@@ -152,7 +152,7 @@ def run(argv: Sequence[str]) -> int:
         print(USAGE + "\nSettings (key, default, meaning):\n" + format_help())
         return 0
     if mode == "version":
-        from yolo8 import __version__
+        from yolo8.version import __version__
 
         print(__version__)
         return 0

@@ -19,8 +19,9 @@ MAX_CALIBRATION_IMAGES = 300  # NNCF's default subset size: more images barely m
 
 
 def calibration_files(task: str, data: str, fraction: float, split: str = "train") -> list[Path]:
-    """Image files of ``split`` of ``data`` (a dataset YAML; a class-folder root for classify), the first
-    ``fraction`` of them, at most :data:`MAX_CALIBRATION_IMAGES`."""
+    """Image files of ``split`` of ``data`` (a dataset YAML; a class-folder root for classify): ``fraction`` of
+    them, at most :data:`MAX_CALIBRATION_IMAGES`, taken evenly over the split (a class-folder split is sorted by
+    class: its first files would calibrate on the first classes only)."""
     if task == "classify":
         from yolo8.data.classification_scan import load_classification_split
 
@@ -29,10 +30,9 @@ def calibration_files(task: str, data: str, fraction: float, split: str = "train
         from yolo8.data.build import resolve_data, split_labels
 
         files = [Path(label.image_file) for label in split_labels(resolve_data(data), split)]
-    if fraction < 1.0:
-        files = files[: max(1, round(len(files) * fraction))]
-    if len(files) > MAX_CALIBRATION_IMAGES:  # spread over the split rather than its first folder
-        files = [files[int(i)] for i in np.linspace(0, len(files) - 1, MAX_CALIBRATION_IMAGES)]
+    count = min(max(1, round(len(files) * fraction)), MAX_CALIBRATION_IMAGES)
+    if len(files) > count:
+        files = [files[int(i)] for i in np.linspace(0, len(files) - 1, count)]
     if not files:
         raise ValueError(f"int8 calibration: no images in the '{split}' split of {data}.")
     return files

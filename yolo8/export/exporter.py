@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import logging
 from functools import partial
 from pathlib import Path
@@ -76,9 +75,8 @@ def export_model(model: nn.Module, config: Config, source: str | None = None) ->
     iou, max_det), int8 (with data, fraction), device.
     """
     from yolo8.runtime.device import select_device
+    from yolo8.version import __version__
 
-    # the package root's version string; a plain import statement would count as importing the facade above us
-    __version__ = importlib.import_module("yolo8").__version__
     device = select_device(config.device)
     format = check_settings(model.task, config, device)
     stride = int(torch.as_tensor(model.stride).max())
