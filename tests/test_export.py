@@ -350,3 +350,14 @@ def test_another_tools_export_of_an_unknown_task_is_refused_at_load(checkpoints,
     onnx.save(model, str(path))
     with pytest.raises(ValueError, match=r"pose\.onnx: task 'pose' is not available"):
         YOLO(path)
+
+
+def test_a_cuda_device_without_onnxruntime_gpu_runs_on_the_cpu_and_says_so(checkpoints, caplog):
+    from yolo8.runtime.file_backends import OnnxRunner
+
+    path = export_of(checkpoints, "detect", format="onnx")
+    with caplog.at_level("WARNING", logger="yolo8"):
+        runner = OnnxRunner(path, torch.device("cuda", 0))
+    assert runner.session.get_providers()[-1] == "CPUExecutionProvider"
+    if "CUDAExecutionProvider" not in runner.session.get_providers():
+        assert any("onnxruntime-gpu" in record.message for record in caplog.records)

@@ -94,7 +94,7 @@ class ExportedModel:
         return f"ExportedModel({str(self.path)!r}, format={self.format!r}, task={self.task!r})"
 
     def backend(self, device: torch.device):
-        """A backend running this file on ``device`` (onnxruntime and OpenVINO run on the CPU)."""
+        """A backend running this file on ``device`` (OpenVINO, and ONNX without onnxruntime-gpu, on the CPU)."""
         from yolo8.runtime.file_backends import FileBackend, make_runner
 
         return FileBackend(self, make_runner(self.path, self.format, device, self.metadata))

@@ -25,14 +25,22 @@ LOGGER = logging.getLogger("yolo8")
 
 
 class OnnxRunner:
-    """onnxruntime on the CPU with as many threads as torch uses (the caller's setting)."""
+    """onnxruntime with as many CPU threads as torch uses (the caller's setting); on a CUDA ``device`` through
+    onnxruntime-gpu's CUDA provider when it is installed (else on the CPU, said once)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, device: torch.device = torch.device("cpu")):
         onnxruntime = require("onnxruntime", purpose=f"running {path}")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.log_severity_level = 3  # errors only: the graph-optimizer notes are not the user's business
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+                providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+            else:
+                LOGGER.warning("%s runs on the CPU: this onnxruntime has no CUDA provider (pip install "
+                               "onnxruntime-gpu to run ONNX files on %s).", path.name, device)
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
         self.half = self.session.get_inputs()[0].type == "tensor(float16)"
 
@@ -45,8 +53,12 @@ class OpenVINORunner:
     """OpenVINO on the CPU, float32 precision (not the BF16 an AVX-512 CPU would pick by itself: outputs then match
     the ``.pt``), as many threads as torch uses."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, device: torch.device = torch.device("cpu")):
         from yolo8.runtime.exported_model import openvino_xml
+
+        if device.type != "cpu":  # OpenVINO's GPU plugin is Intel graphics, not the CUDA device asked for
+            LOGGER.warning("%s runs on the CPU: yolo8 runs OpenVINO files on the CPU plugin only, not on %s.",
+                           path.name, device)
 
         openvino = require("openvino", purpose=f"running {path}")
         core = openvino.Core()
@@ -76,11 +88,11 @@ class TorchScriptRunner:
 
 
 def make_runner(path: Path, format: str, device: torch.device, metadata: ExportMetadata):
-    """The runner of ``format``; onnxruntime and OpenVINO run on the CPU whatever ``device`` says."""
+    """The runner of ``format`` on ``device`` (OpenVINO, and ONNX without onnxruntime-gpu: the CPU, said once)."""
     if format == "onnx":
-        return OnnxRunner(path)
+        return OnnxRunner(path, device)
     if format == "openvino":
-        return OpenVINORunner(path)
+        return OpenVINORunner(path, device)
     return TorchScriptRunner(path, device, metadata.half)
 
 
