@@ -160,3 +160,15 @@ def test_yolo_accepts_the_task_it_already_has(trained_checkpoint):
     assert YOLO(path, task="detect").task == "detect"  # YOLOv8 users' habit
     with pytest.raises(ValueError, match="is a 'detect' model, not 'segment'"):
         YOLO(path, task="segment")
+
+
+def test_the_main_job_fine_tunes_shipped_weights_in_fewer_gentler_epochs():
+    from yolo8.config import BUILTIN_DATASET_DEFAULTS, BUILTIN_FINETUNE_DEFAULTS
+    from yolo8.train.trainer import Trainer
+
+    finetune = Trainer(Config({}, mode="train"), model_source="yolov8n-builtin.pt").config
+    assert finetune.epochs == BUILTIN_FINETUNE_DEFAULTS["epochs"] < BUILTIN_DATASET_DEFAULTS["epochs"]
+    assert finetune.lr0 < BUILTIN_DATASET_DEFAULTS["lr0"] and finetune.imgsz == BUILTIN_DATASET_DEFAULTS["imgsz"]
+    scratch = Trainer(Config({}, mode="train"), model_source="yolov8n.yaml").config
+    assert scratch.epochs == BUILTIN_DATASET_DEFAULTS["epochs"] and scratch.lr0 == BUILTIN_DATASET_DEFAULTS["lr0"]
+    assert Trainer(Config({"epochs": 3}, mode="train"), model_source="yolov8n-builtin.pt").config.epochs == 3

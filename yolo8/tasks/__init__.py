@@ -15,7 +15,7 @@ from typing import Callable
 
 from torch import nn
 
-from yolo8.config import BUILTIN_DATASET_DEFAULTS
+from yolo8.config import BUILTIN_DATASET_DEFAULTS, BUILTIN_FINETUNE_DEFAULTS
 from yolo8.nn.heads import Classify, Detect, Segment
 from yolo8.tasks import classify, detect, segment
 from yolo8.tasks.common import EvaluationData, PostprocessSettings
@@ -58,6 +58,8 @@ class TaskSpec:
         resolve_training_data: ``(config) -> dataset`` the training run's data (``data`` unset: the built-in
             dataset); the result has ``names``, ``num_classes`` and ``yaml_file`` (what the run records as data).
         builtin_defaults: settings a training run on the built-in dataset uses where the user set none.
+        finetune_defaults: what changes (again where the user set nothing) when that run starts from the shipped
+            ``builtin_weights``: the main job fine-tunes a trained model, in fewer, gentler epochs.
         sample_source: ``() -> list of image paths`` predict runs on when given no source: the shipped sample
             scenes, or for a classifier the crops of their objects.
         augment: whether test-time augmentation (``augment=True``) applies to this task's outputs.
@@ -81,6 +83,7 @@ class TaskSpec:
     augment: bool = False
     resolve_training_data: Callable = detect.resolve_training_data
     builtin_defaults: dict = field(default_factory=lambda: dict(BUILTIN_DATASET_DEFAULTS))
+    finetune_defaults: dict = field(default_factory=lambda: dict(BUILTIN_FINETUNE_DEFAULTS))
 
     @property
     def run_dir(self) -> Path:

@@ -77,7 +77,9 @@ class Trainer:
             config = Config(settings)
             self.save_dir = path.parent.parent
         elif config.data is None:
-            config = config.with_defaults(task_spec(config.task).builtin_defaults)
+            spec = task_spec(config.task)
+            finetuning = spec.builtin_weights is not None and str(self.model_source) == spec.builtin_weights
+            config = config.with_defaults({**spec.builtin_defaults, **(spec.finetune_defaults if finetuning else {})})
         self.config = config
         self.metrics = None
         self.final_metrics = None
