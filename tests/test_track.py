@@ -8,8 +8,16 @@ import pytest
 
 from yolo8.track import BoTSORT, ByteTracker, load_tracker_settings
 from yolo8.track.gmc import CameraMotion, apply_warp
-from yolo8.track.kalman import (XYAH, XYWH, KalmanFilterXYAH, KalmanFilterXYWH, xyah_to_xyxy, xywh_to_xyxy,
-                                xyxy_to_xyah, xyxy_to_xywh)
+from yolo8.track.kalman import (
+    XYAH,
+    XYWH,
+    KalmanFilterXYAH,
+    KalmanFilterXYWH,
+    xyah_to_xyxy,
+    xywh_to_xyxy,
+    xyxy_to_xyah,
+    xyxy_to_xywh,
+)
 from yolo8.track.matching import box_iou, linear_assignment
 from yolo8.track.tracker_config import build_tracker
 
@@ -273,7 +281,7 @@ def test_botsort_reid_keeps_ids_when_two_overlapping_objects_swap_places():
 def test_botsort_reid_needs_an_encoder_and_uses_it():
     with pytest.raises(ValueError, match="encoder"):
         BoTSORT(with_reid=True)
-    encoder = lambda image, boxes: np.eye(2)[: len(boxes)]  # noqa: E731 - one embedding per box
+    encoder = lambda image, boxes: np.eye(2)[: len(boxes)]  # one embedding per box
     tracker = BoTSORT(gmc_method="none", with_reid=True, encoder=encoder)
     assert step(tracker, [box(50, 50), box(200, 50)], image=textured()) == {0: 1, 1: 2}
 

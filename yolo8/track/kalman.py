@@ -15,8 +15,8 @@ Both share the same motion (position += velocity per frame) and the same algebra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
