@@ -74,6 +74,53 @@ def test_greedy_merge_unions_same_class_duplicates_and_their_masks():
     assert merged_masks[0, 0:10, 0:10].all() and merged_masks.shape == (3, 64, 64)
 
 
+def fixed_detector(per_pass: dict[int, list[list[float]]]):
+    """A stand-in network returning given rows (x1, y1, x2, y2, conf, cls in that pass's own pixels) per pass:
+    0 is the whole image, k the k-th tile (1-based)."""
+
+    def run(frames: list[Frame]):
+        return [(frame, Results(frame.image, frame.path, {0: "a", 1: "b"},
+                                boxes=np.asarray(per_pass.get(k, []), np.float32).reshape(-1, 6)), (1, 3, 64, 64))
+                for k, frame in enumerate(frames)]
+
+    return run
+
+
+def blank(width=640, height=320):
+    return Frame("big.jpg", np.full((height, width, 3), 255, np.uint8), "image", 0, 1)
+
+
+def test_two_objects_of_one_pass_stay_two_and_a_tile_piece_joins_the_best_fitting_one():
+    # 640 x 320 with 320 px tiles, no overlap: tile 1 is x 0-320, tile 2 is x 320-640
+    big, small = [100, 50, 300, 250, 0.9, 0], [150, 100, 180, 130, 0.8, 0]  # small lies inside big
+    run = fixed_detector({0: [big, small]})
+    _, merged, _ = Slicer([320], overlap=0.0)(blank(), run)
+    np.testing.assert_allclose(merged.boxes.data, [big, small], rtol=1e-6)
+    # tile 1 sees a piece of big and the small object again: each joins its own whole-image detection
+    run = fixed_detector({0: [big, small], 1: [[100, 50, 290, 250, 0.7, 0], [151, 101, 182, 131, 0.85, 0]]})
+    _, merged, _ = Slicer([320], overlap=0.0)(blank(), run)
+    assert merged.boxes.data[:, :4].tolist() == [[100, 50, 300, 250], [150, 100, 182, 131]]
+    # without pass indices every detection is its own pass: the small object is swallowed by the big one
+    assert len(greedy_merge(np.array([big, small], np.float32))[0]) == 1
+
+
+def test_slicer_merge_follows_agnostic_nms():
+    # one object: class 0 in the whole image, class 1 (0.8) in tile 2 at x 320-640
+    run = fixed_detector({0: [[400, 40, 460, 100, 0.9, 0]], 2: [[80, 40, 142, 100, 0.8, 1]]})
+    _, per_class, _ = Slicer([320], overlap=0.0)(blank(), run)
+    assert per_class.boxes.data[:, [0, 2, 5]].tolist() == [[400, 460, 0], [400, 462, 1]]
+    _, agnostic, _ = Slicer([320], overlap=0.0, agnostic=True)(blank(), run)
+    assert agnostic.boxes.data[:, [0, 1, 2, 3, 5]].tolist() == [[400, 40, 462, 100, 0]]  # the confident one's class
+
+
+def test_slicer_keeps_max_det_most_confident():
+    rows = [[10 + 40 * k, 10, 40 + 40 * k, 40, conf, 0] for k, conf in enumerate([0.3, 0.9, 0.5, 0.7])]
+    _, merged, _ = Slicer([320], overlap=0.0, max_det=2)(blank(), fixed_detector({0: rows}))
+    assert merged.boxes.data[:, 4].tolist() == [pytest.approx(0.9), pytest.approx(0.7)]
+    _, merged, _ = Slicer([320], overlap=0.0)(blank(), fixed_detector({0: rows}))
+    assert len(merged.boxes) == 4
+
+
 @pytest.mark.parametrize("model", ["yolov8n.yaml", "yolov8n-seg.yaml"])
 def test_predict_and_track_accept_slice_for_detect_and_segment(model):
     from yolo8 import YOLO

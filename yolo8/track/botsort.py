@@ -1,4 +1,4 @@
-"""BoT-SORT (Aharonson et al., 2022, "BoT-SORT: Robust Associations Multi-Pedestrian Tracking").
+"""BoT-SORT (Aharon et al., 2022, "BoT-SORT: Robust Associations Multi-Pedestrian Tracking").
 
 ByteTrack's association with two additions: the predicted tracks are moved by the estimated camera motion
 before matching (:mod:`yolo8.track.gmc`), and, with an appearance model, the first association's cost is the
@@ -15,8 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from yolo8.track.bytetrack import ByteTracker, _predicted
+from yolo8.track.bytetrack import ByteTracker
 from yolo8.track.gmc import CameraMotion, apply_warp
+from yolo8.track.kalman import XYWH, StateSpace
 from yolo8.track.matching import fuse_score, iou_distance
 from yolo8.track.track_state import Track
 
@@ -32,7 +33,12 @@ class BoTSORT(ByteTracker):
         appearance_thresh: appearance counts only for pairs with cosine distance below this.
         with_reid: use ``encoder`` for appearance; True without an encoder is an error.
         encoder: the appearance model (see the module docstring).
+
+    Its Kalman state is (cx, cy, w, h) with width-proportional noise on the x and w terms (the paper's choice:
+    the box width is estimated, not rebuilt from an aspect ratio).
     """
+
+    state_space: StateSpace = XYWH
 
     def __init__(self, track_high_thresh: float = 0.25, track_low_thresh: float = 0.1, new_track_thresh: float = 0.25,
                  track_buffer: int = 30, match_thresh: float = 0.8, fuse_score: bool = True, frame_rate: float = 30.0,
@@ -58,7 +64,7 @@ class BoTSORT(ByteTracker):
         if not tracks:
             return
         means, covariances = apply_warp(np.stack([t.mean for t in tracks]), np.stack([t.covariance for t in tracks]),
-                                        warp)
+                                        warp, self.state_space.layout)
         for track, mean, covariance in zip(tracks, means, covariances):
             track.mean, track.covariance = mean, covariance
 
@@ -71,7 +77,7 @@ class BoTSORT(ByteTracker):
         return features
 
     def _first_cost(self, tracks: list[Track], boxes: np.ndarray, scores: np.ndarray, features) -> np.ndarray:
-        iou_cost = iou_distance(_predicted(tracks), boxes)
+        iou_cost = iou_distance(self._predicted(tracks), boxes)
         cost = fuse_score(iou_cost, scores) if self.fuse_score else iou_cost
         if features is None or not tracks or not len(boxes):
             return cost

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from yolo8.track.kalman import KalmanFilterXYAH, xyah_to_xyxy, xyxy_to_xyah
+from yolo8.track.kalman import XYAH, StateSpace
 from yolo8.track.matching import box_iou, fuse_score, iou_distance, linear_assignment
 from yolo8.track.track_state import Track, TrackState
 
@@ -30,7 +30,12 @@ class ByteTracker:
         match_thresh: largest cost (1 - IoU, score-fused) accepted in the first association.
         fuse_score: multiply IoU by the detection score in the first association's cost.
         frame_rate: frames per second of the stream; scales ``track_buffer``.
+
+    ``state_space`` names the Kalman filter and its box conversions: ByteTrack's (cx, cy, aspect, h); BoT-SORT
+    overrides it with (cx, cy, w, h). Everything that reads or writes a track's state goes through it.
     """
+
+    state_space: StateSpace = XYAH
 
     def __init__(self, track_high_thresh: float = 0.25, track_low_thresh: float = 0.1, new_track_thresh: float = 0.25,
                  track_buffer: int = 30, match_thresh: float = 0.8, fuse_score: bool = True, frame_rate: float = 30.0):
@@ -40,7 +45,7 @@ class ByteTracker:
         self.match_thresh = match_thresh
         self.fuse_score = fuse_score
         self.max_time_lost = max(1, int(round(frame_rate / 30.0 * track_buffer)))
-        self.kalman = KalmanFilterXYAH()
+        self.kalman = self.state_space.make_filter()
         self.reset()
 
     def reset(self) -> None:
@@ -56,7 +61,7 @@ class ByteTracker:
 
     def _first_cost(self, tracks: list[Track], boxes: np.ndarray, scores: np.ndarray, features) -> np.ndarray:
         """(T, D) cost of the first association."""
-        cost = iou_distance(_predicted(tracks), boxes)
+        cost = iou_distance(self._predicted(tracks), boxes)
         return fuse_score(cost, scores) if self.fuse_score else cost
 
     def _features(self, image: np.ndarray | None, boxes: np.ndarray):
@@ -88,7 +93,7 @@ class ByteTracker:
         for track in self.tracked + self.lost:
             track.detection_index = -1
             if track.state != TrackState.TRACKED:
-                track.mean[7] = 0.0  # a lost track keeps moving but stops growing or shrinking
+                track.mean[list(self.state_space.size_velocities)] = 0.0  # see StateSpace.size_velocities
         self._predict(self.tracked + self.lost)
         self._compensate(self.tracked + self.lost, image)
 
@@ -101,14 +106,15 @@ class ByteTracker:
                      for row, column in matches], boxes, scores, classes)
         # 2. low-confidence detections against the tracks still tracked (not the lost: too risky)
         remaining = [pool[i] for i in free_tracks if pool[i].state == TrackState.TRACKED]
-        matches, still_free, _ = linear_assignment(iou_distance(_predicted(remaining), boxes[low]), SECOND_MATCH_THRESH)
+        cost = iou_distance(self._predicted(remaining), boxes[low])
+        matches, still_free, _ = linear_assignment(cost, SECOND_MATCH_THRESH)
         self._match([(remaining[row], low[column], None) for row, column in matches], boxes, scores, classes)
         for index in still_free:
             remaining[index].state = TrackState.LOST
         # 3. last frame's new tracks against the confident detections left
         left = high[free_high]
         left_features = None if features is None else features[free_high]
-        cost = iou_distance(_predicted(unconfirmed), boxes[left])
+        cost = iou_distance(self._predicted(unconfirmed), boxes[left])
         cost = fuse_score(cost, scores[left]) if self.fuse_score else cost
         matches, dead, free_left = linear_assignment(cost, UNCONFIRMED_MATCH_THRESH)
         self._match([(unconfirmed[row], left[column], None if left_features is None else left_features[column])
@@ -125,6 +131,10 @@ class ByteTracker:
         rows = [[*t.box, t.track_id, t.score, t.class_id, t.detection_index]
                 for t in self.tracked if t.confirmed and t.last_frame == self.frame]
         return np.asarray(rows, np.float64).reshape(-1, 8)
+
+    def _predicted(self, tracks: list[Track]) -> np.ndarray:
+        """(T, 4) xyxy of the tracks' Kalman states (the boxes used for association)."""
+        return self.state_space.to_xyxy(np.stack([t.mean for t in tracks])) if tracks else np.zeros((0, 4))
 
     def _predict(self, tracks: list[Track]) -> None:
         if not tracks:
@@ -143,7 +153,7 @@ class ByteTracker:
         indices = np.array([index for _, index, _ in pairs])
         means, covariances = self.kalman.update_many(np.stack([t.mean for t in tracks]),
                                                      np.stack([t.covariance for t in tracks]),
-                                                     xyxy_to_xyah(boxes[indices]))
+                                                     self.state_space.from_xyxy(boxes[indices]))
         for (track, index, feature), mean, covariance in zip(pairs, means, covariances):
             track.mean, track.covariance = mean, covariance
             track.box, track.score, track.class_id = boxes[index].copy(), float(scores[index]), float(classes[index])
@@ -155,7 +165,7 @@ class ByteTracker:
                 track.feature = _smooth(track.feature, feature)
 
     def _start(self, index: int, boxes, scores, classes, feature) -> None:
-        mean, covariance = self.kalman.initiate(xyxy_to_xyah(boxes[index])[0])
+        mean, covariance = self.kalman.initiate(self.state_space.from_xyxy(boxes[index])[0])
         track = Track(mean, covariance, boxes[index].copy(), float(scores[index]), float(classes[index]), int(index),
                       start_frame=self.frame, last_frame=self.frame)
         if feature is not None:
@@ -174,18 +184,13 @@ class ByteTracker:
         self.tracked = [t for t in everything if t.state in (TrackState.NEW, TrackState.TRACKED)]
         self.lost = [t for t in everything if t.state == TrackState.LOST]
         if self.tracked and self.lost:
-            overlap = box_iou(_predicted(self.tracked), _predicted(self.lost))
+            overlap = box_iou(self._predicted(self.tracked), self._predicted(self.lost))
             for i, j in zip(*np.nonzero(overlap > DUPLICATE_IOU)):
                 tracked, lost = self.tracked[i], self.lost[j]
                 older_lost = lost.last_frame - lost.start_frame > tracked.last_frame - tracked.start_frame
                 (tracked if older_lost else lost).state = TrackState.REMOVED
             self.tracked = [t for t in self.tracked if t.state != TrackState.REMOVED]
             self.lost = [t for t in self.lost if t.state != TrackState.REMOVED]
-
-
-def _predicted(tracks: list[Track]) -> np.ndarray:
-    """(T, 4) xyxy of the tracks' Kalman states."""
-    return xyah_to_xyxy(np.stack([t.mean for t in tracks])) if tracks else np.zeros((0, 4))
 
 
 def _smooth(old: np.ndarray | None, new: np.ndarray, alpha: float = 0.9) -> np.ndarray:

@@ -78,19 +78,38 @@ class CameraMotion:
         return cv2.invertAffineTransform(warp)
 
 
-def apply_warp(means: np.ndarray, covariances: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move Kalman states by a camera warp: means (N, 8) cx, cy, a, h + velocities, covariances (N, 8, 8).
+STATE_LAYOUTS = ("xyah", "xywh")
 
-    The centre is warped (rotation + translation), its velocity rotated; aspect and height stay, since the
-    warps here are close to rigid.
+
+def apply_warp(means: np.ndarray, covariances: np.ndarray, warp: np.ndarray,
+               layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Move Kalman states by a camera warp.
+
+    Args:
+        means: (N, 8) states, ``layout`` ``"xywh"`` (cx, cy, w, h + velocities) or ``"xyah"`` (cx, cy, a, h + ...).
+        covariances: (N, 8, 8) their covariances.
+        warp: (2, 3) affine, previous frame -> current frame pixels.
+        layout: the states' parametrisation (:data:`STATE_LAYOUTS`).
+
+    Returns:
+        means (N, 8) and covariances (N, 8, 8) in the current frame. The centre goes through the full affine, its
+        velocity through the linear part; sizes (w, h, or h with the aspect unchanged) and their velocities are
+        multiplied by the warp's scale sqrt(|det|) of the linear part (exact for the similarity warps estimated here).
+        The covariance goes through the same linear map: P' = T P T^T.
     """
+    if layout not in STATE_LAYOUTS:
+        raise ValueError(f"state layout '{layout}' is unknown; use one of {', '.join(STATE_LAYOUTS)}.")
     if len(means) == 0 or np.allclose(warp, np.eye(2, 3)):
         return means, covariances
-    rotation, translation = warp[:, :2], warp[:, 2]
-    block = np.eye(8)
-    block[:2, :2] = rotation
-    block[4:6, 4:6] = rotation
-    means = means @ block.T
+    linear, translation = warp[:, :2], warp[:, 2]
+    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    transform = np.eye(8)
+    transform[:2, :2] = linear  # centre
+    transform[4:6, 4:6] = linear  # centre velocity
+    sizes = (2, 3) if layout == "xywh" else (3,)  # an aspect ratio is scale-free
+    for index in sizes:
+        transform[index, index] = transform[index + 4, index + 4] = scale
+    means = means @ transform.T
     means[:, :2] += translation
-    covariances = block @ covariances @ block.T
+    covariances = transform @ covariances @ transform.T
     return means, covariances

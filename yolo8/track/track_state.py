@@ -7,8 +7,6 @@ from enum import Enum
 
 import numpy as np
 
-from yolo8.track.kalman import xyah_to_xyxy
-
 
 class TrackState(Enum):
     """NEW: seen once, not yet confirmed (no id). TRACKED: matched this frame or recently. LOST: unmatched, kept
@@ -25,7 +23,8 @@ class Track:
     """A track's state between frames.
 
     Attributes:
-        mean: (8,) Kalman state cx, cy, a, h and their velocities.
+        mean: (8,) Kalman state in its tracker's ``state_space`` (ByteTrack: cx, cy, a, h; BoT-SORT: cx, cy, w, h)
+            and the velocities of those four.
         covariance: (8, 8) its covariance.
         box: (4,) x1, y1, x2, y2 of the detection it was last matched to (what is reported).
         score, class_id: that detection's confidence and class.
@@ -48,11 +47,6 @@ class Track:
     track_id: int = 0
     hits: int = 1
     feature: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def predicted_box(self) -> np.ndarray:
-        """(4,) x1, y1, x2, y2 of the Kalman state (the box used for association)."""
-        return xyah_to_xyxy(self.mean[None])[0]
 
     @property
     def confirmed(self) -> bool:
