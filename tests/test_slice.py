@@ -129,6 +129,8 @@ def test_predict_and_track_accept_slice_for_detect_and_segment(model):
     image = np.random.default_rng(0).integers(0, 255, (150, 200, 3), dtype=np.uint8)
     result = yolo.predict(image, imgsz=64, slice=[96, 64], slice_overlap=0.25, conf=0.001, verbose=False)[0]
     assert result.boxes.data.shape[1] == 6
+    if yolo.task == "detect":  # (a fresh segment head's masks are empty, and empty masks are dropped)
+        check_max_det_reaches_the_merge(yolo, image)
     if result.masks is not None:
         assert result.masks.data.shape[1:] == (150, 200) and len(result.masks) == len(result.boxes)
     tracked = yolo.track(image, imgsz=64, slice=[96], conf=0.001, verbose=False, tracker="bytetrack.yaml")[0]
@@ -146,3 +148,9 @@ def test_small_object_data_has_small_separate_shapes_and_tiles_keep_whole_ones(t
                                 objects=10)
     assert len(list((data.parent / "images" / "train").glob("*.png"))) == 4  # 2 x 2 tiles
     assert len(list((data.parent / "images" / "val").glob("*.png"))) == 1
+
+
+def check_max_det_reaches_the_merge(yolo, image):
+    loose = yolo.predict(image, imgsz=64, slice=[96, 64], conf=1e-6, verbose=False)[0]  # a fresh head scores ~1e-4
+    capped = yolo.predict(image, imgsz=64, slice=[96, 64], conf=1e-6, max_det=2, verbose=False)[0]
+    assert len(loose.boxes) > 2 and len(capped.boxes) == 2

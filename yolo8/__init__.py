@@ -1,6 +1,7 @@
 """yolo8: a clean-room YOLOv8 object detector in PyTorch. Nothing runs at import."""
 
 from yolo8.version import __version__
+
 __all__ = ["YOLO", "__version__"]
 
 

@@ -89,7 +89,8 @@ class Predictor:
         self.settings = PostprocessSettings(config.conf, config.iou, config.classes, config.agnostic_nms,
                                             config.max_det, drop_empty_masks=True)
         self.save_dir: Path | None = None
-        self.slicer = Slicer(config.slice, config.slice_overlap) if config.slice else None
+        self.slicer = (Slicer(config.slice, config.slice_overlap, agnostic=config.agnostic_nms, max_det=config.max_det)
+                       if config.slice else None)
 
     def __call__(self, source=None, stream: bool | None = None):
         stream = self.config.stream if stream is None else stream
