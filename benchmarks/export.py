@@ -1,6 +1,6 @@
 """Deployment formats side by side: latency of the exported files at batch 1 with 2 threads, and accuracy on val.
 
-    python benchmarks/export_formats.py [--model /work/shared/fixtures/yolov8n_rand.pt] [--imgsz 640] [--data DATA]
+    python benchmarks/export.py [--model yolov8n-builtin.pt | best.pt | an Ultralytics .pt] [--imgsz 640] [--data DATA]
                                         [--runs 20] [--warmup 5] [--peer /work/ul_venv/bin/python]
 
 Ours: the model is exported by yolo8 (static, batch 1, ``imgsz``) to TorchScript, ONNX, OpenVINO, OpenVINO INT8 and
@@ -11,6 +11,10 @@ interpreter with the runtime alone (onnxruntime / OpenVINO / torch.jit, 2 thread
 ``--runs`` after ``--warmup``), so the figures compare the files, not the Python around them. OpenVINO is timed
 at f32 precision and at the runtime's default (BF16 on CPUs that have it). With ``--data``, the accuracy column is
 val mAP50-95 through each side's own ``YOLO(file).val``.
+
+A yolo8 checkpoint (``--model``, a path or a shipped name) reaches the incumbent as the same weights: its state
+dict and architecture YAML are written to a file the peer script builds its own model from (same layer names and
+shapes), saved as a checkpoint the incumbent loads. An Ultralytics ``.pt`` is given to both sides as it is.
 
 Prints a table (format, ours ms, peer ms, ours/peer) and the accuracy table; the last line is the ratio of our
 ONNX FP32 latency to the peer's (ours alone without --peer).
@@ -51,6 +55,18 @@ if data:
 print(json.dumps({"paths": paths, "accuracy": accuracy}))
 """
 
+# our checkpoint -> {"yaml", "state_dict" (float32), "names", "task"}: what the peer script rebuilds its model from
+OUR_WEIGHTS_FOR_PEER = r"""
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from yolo8.checkpoints.load import load_model
+model, _ = load_model(sys.argv[2])
+yaml = {key: value for key, value in model.yaml.items() if key not in ("yaml_file", "scale")}
+yaml["scales"] = {model.yaml["scale"]: yaml["scales"][model.yaml["scale"]]}
+torch.save({"yaml": yaml, "state_dict": {k: v.float() for k, v in model.state_dict().items()},
+            "names": dict(model.names), "task": model.task}, sys.argv[3])
+"""
+
 PEER_EXPORTS = r"""
 import json, os, sys, shutil, contextlib
 os.environ["YOLO_OFFLINE"] = "1"
@@ -60,6 +76,16 @@ torch_utils.NUM_THREADS = 2
 torch.set_num_threads(2)
 from ultralytics import YOLO
 model_file, out, imgsz, data = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if model_file.endswith(".weights"):  # yolo8's weights: build the incumbent's model of that YAML and load them
+    from ultralytics.nn.tasks import ClassificationModel, DetectionModel, SegmentationModel
+    saved = torch.load(model_file, weights_only=True)
+    kind = {"detect": DetectionModel, "segment": SegmentationModel, "classify": ClassificationModel}[saved["task"]]
+    with contextlib.redirect_stdout(sys.stderr):
+        network = kind(saved["yaml"], nc=len(saved["names"]), verbose=False)
+    network.load_state_dict(saved["state_dict"])
+    network.names = saved["names"]
+    model_file = out + "/peer.pt"
+    torch.save({"model": network, "train_args": {"imgsz": imgsz, "task": saved["task"]}}, model_file)
 rows = {"torchscript": {"format": "torchscript"}, "onnx": {"format": "onnx"}, "openvino": {"format": "openvino"}}
 if data:
     rows["openvino int8"] = {"format": "openvino", "int8": True, "data": data}
@@ -133,18 +159,23 @@ def timer_kinds(name: str) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="/work/shared/fixtures/yolov8n_rand.pt")
+    parser.add_argument("--model", default="yolov8n-builtin.pt", help="a .pt path or a shipped name")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--data", default="", help="dataset YAML: INT8 calibration (train) and val accuracy")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--peer", default=None, help="python of a venv with the incumbent (ultralytics) installed")
     args = parser.parse_args(argv)
+    args.model = str(model_path(args.model))
     with tempfile.TemporaryDirectory(prefix="yolo8_export_bench_") as scratch:
+        peer_model = args.model
+        if args.peer and not peer_reads_as_is(args.model):
+            peer_model = f"{scratch}/model.weights"
+            subprocess.run([sys.executable, "-c", OUR_WEIGHTS_FOR_PEER, REPOSITORY, args.model, peer_model], check=True)
         ours = run_json([sys.executable, "-c", OUR_EXPORTS, REPOSITORY, args.model, scratch, str(args.imgsz), args.data])
         peer = {"paths": {}, "accuracy": {}, "errors": {}}
         if args.peer:
-            peer = run_json([args.peer, "-c", PEER_EXPORTS, args.model, scratch, str(args.imgsz), args.data])
+            peer = run_json([args.peer, "-c", PEER_EXPORTS, peer_model, scratch, str(args.imgsz), args.data])
         names = list(dict.fromkeys([*ours["paths"], *peer["paths"]]))
         print(f"{'format':<26}{'ours ms':>10}{'peer ms':>10}{'ours/peer':>11}")
         headline = None
@@ -166,6 +197,21 @@ def main(argv=None) -> int:
                 print(f"{name:<26}{_map(ours['accuracy'].get(name)):>15}{_map(peer['accuracy'].get(name)):>15}")
     print(f"{headline:.3f}" if headline is not None else "nan")
     return 0
+
+
+def model_path(model: str) -> Path:
+    """A path, or a shipped model's name (``yolov8n-builtin.pt``) resolved to its file."""
+    sys.path.insert(0, REPOSITORY)
+    from yolo8.checkpoints.load import shipped_weights
+
+    return Path(model) if Path(model).is_file() else (shipped_weights(model) or Path(model))
+
+
+def peer_reads_as_is(model: str) -> bool:
+    """True for a file the incumbent reads as it is (anything but a yolo8 checkpoint or shipped name)."""
+    from yolo8.checkpoints.ultralytics_checkpoint import is_ultralytics_checkpoint as ultralytics_file
+
+    return ultralytics_file(Path(model))
 
 
 def _ms(value) -> str:
