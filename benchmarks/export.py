@@ -12,9 +12,8 @@ interpreter with the runtime alone (onnxruntime / OpenVINO / torch.jit, 2 thread
 at f32 precision and at the runtime's default (BF16 on CPUs that have it). With ``--data``, the accuracy column is
 val mAP50-95 through each side's own ``YOLO(file).val``.
 
-A yolo8 checkpoint (``--model``, a path or a shipped name) reaches the incumbent as the same weights: its state
-dict and architecture YAML are written to a file the peer script builds its own model from (same layer names and
-shapes), saved as a checkpoint the incumbent loads. An Ultralytics ``.pt`` is given to both sides as it is.
+A yolo8 checkpoint (``--model``, a path or a shipped name) reaches the incumbent as the same weights
+(:mod:`peer_weights`); an Ultralytics ``.pt`` is given to both sides as it is.
 
 Prints a table (format, ours ms, peer ms, ours/peer) and the accuracy table; the last line is the ratio of our
 ONNX FP32 latency to the peer's (ours alone without --peer).
@@ -30,6 +29,9 @@ import tempfile
 from pathlib import Path
 
 REPOSITORY = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peer_weights import model_path, peer_checkpoint  # noqa: E402
 
 OUR_EXPORTS = r"""
 import json, sys, shutil, torch
@@ -55,18 +57,6 @@ if data:
 print(json.dumps({"paths": paths, "accuracy": accuracy}))
 """
 
-# our checkpoint -> {"yaml", "state_dict" (float32), "names", "task"}: what the peer script rebuilds its model from
-OUR_WEIGHTS_FOR_PEER = r"""
-import sys, torch
-sys.path.insert(0, sys.argv[1])
-from yolo8.checkpoints.load import load_model
-model, _ = load_model(sys.argv[2])
-yaml = {key: value for key, value in model.yaml.items() if key not in ("yaml_file", "scale")}
-yaml["scales"] = {model.yaml["scale"]: yaml["scales"][model.yaml["scale"]]}
-torch.save({"yaml": yaml, "state_dict": {k: v.float() for k, v in model.state_dict().items()},
-            "names": dict(model.names), "task": model.task}, sys.argv[3])
-"""
-
 PEER_EXPORTS = r"""
 import json, os, sys, shutil, contextlib
 os.environ["YOLO_OFFLINE"] = "1"
@@ -76,16 +66,6 @@ torch_utils.NUM_THREADS = 2
 torch.set_num_threads(2)
 from ultralytics import YOLO
 model_file, out, imgsz, data = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-if model_file.endswith(".weights"):  # yolo8's weights: build the incumbent's model of that YAML and load them
-    from ultralytics.nn.tasks import ClassificationModel, DetectionModel, SegmentationModel
-    saved = torch.load(model_file, weights_only=True)
-    kind = {"detect": DetectionModel, "segment": SegmentationModel, "classify": ClassificationModel}[saved["task"]]
-    with contextlib.redirect_stdout(sys.stderr):
-        network = kind(saved["yaml"], nc=len(saved["names"]), verbose=False)
-    network.load_state_dict(saved["state_dict"])
-    network.names = saved["names"]
-    model_file = out + "/peer.pt"
-    torch.save({"model": network, "train_args": {"imgsz": imgsz, "task": saved["task"]}}, model_file)
 rows = {"torchscript": {"format": "torchscript"}, "onnx": {"format": "onnx"}, "openvino": {"format": "openvino"}}
 if data:
     rows["openvino int8"] = {"format": "openvino", "int8": True, "data": data}
@@ -168,10 +148,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.model = str(model_path(args.model))
     with tempfile.TemporaryDirectory(prefix="yolo8_export_bench_") as scratch:
-        peer_model = args.model
-        if args.peer and not peer_reads_as_is(args.model):
-            peer_model = f"{scratch}/model.weights"
-            subprocess.run([sys.executable, "-c", OUR_WEIGHTS_FOR_PEER, REPOSITORY, args.model, peer_model], check=True)
+        peer_model = str(peer_checkpoint(args.model, scratch, args.peer)) if args.peer else args.model
         ours = run_json([sys.executable, "-c", OUR_EXPORTS, REPOSITORY, args.model, scratch, str(args.imgsz), args.data])
         peer = {"paths": {}, "accuracy": {}, "errors": {}}
         if args.peer:
@@ -197,21 +174,6 @@ def main(argv=None) -> int:
                 print(f"{name:<26}{_map(ours['accuracy'].get(name)):>15}{_map(peer['accuracy'].get(name)):>15}")
     print(f"{headline:.3f}" if headline is not None else "nan")
     return 0
-
-
-def model_path(model: str) -> Path:
-    """A path, or a shipped model's name (``yolov8n-builtin.pt``) resolved to its file."""
-    sys.path.insert(0, REPOSITORY)
-    from yolo8.checkpoints.load import shipped_weights
-
-    return Path(model) if Path(model).is_file() else (shipped_weights(model) or Path(model))
-
-
-def peer_reads_as_is(model: str) -> bool:
-    """True for a file the incumbent reads as it is (anything but a yolo8 checkpoint or shipped name)."""
-    from yolo8.checkpoints.ultralytics_checkpoint import is_ultralytics_checkpoint as ultralytics_file
-
-    return ultralytics_file(Path(model))
 
 
 def _ms(value) -> str:

@@ -10,8 +10,8 @@ with its own default YAML (used as a black box through its public tracker class,
 ``--library`` adds Roboflow's ``trackers`` ByteTrack (the maintained Apache-2.0 implementation measured before
 writing ours), with the incumbent's thresholds mapped onto its arguments.
 
-``--mode model`` runs the whole ``model.track(video)`` of each side with the same ``--weights`` (an Ultralytics
-checkpoint, which yolo8 also loads) and ``--tracker`` (each side's own YAML of that name, default settings), at 2
+``--mode model`` runs the whole ``model.track(video)`` of each side with the same ``--weights`` (a yolo8 or
+Ultralytics checkpoint, or a shipped name; :mod:`peer_weights` hands ours to the incumbent) and ``--tracker`` (each side's own YAML of that name, default settings), at 2
 threads; the time per frame counts from the second frame (the first also prepares the model).
 
 Every side's rows go through the same evaluator (:func:`yolo8.track.metrics.evaluate_mot`). Printed: IDF1, MOTA,
@@ -33,6 +33,9 @@ import numpy as np
 
 REPOSITORY = str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, REPOSITORY)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # peer_weights beside this file
+
+from peer_weights import model_path, peer_checkpoint  # noqa: E402
 
 from yolo8.data.synthetic.video import demo_video  # noqa: E402
 from yolo8.track.metrics import evaluate_mot  # noqa: E402
@@ -200,7 +203,7 @@ def run_ours_model(weights, tracker_yaml, sequences):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("tracker", "model"), default="tracker")
-    parser.add_argument("--weights", help="Ultralytics-format detector checkpoint (--mode model)")
+    parser.add_argument("--weights", help="detector checkpoint, ours or the incumbent's (--mode model)")
     parser.add_argument("--videos", type=int, default=3, help="generated sequences (seeds 1..N)")
     parser.add_argument("--frames", type=int, default=150, help="frames per generated video")
     parser.add_argument("--seeds", type=int, default=3, help="noisy detection sets per video (--mode tracker)")
@@ -212,12 +215,14 @@ def main() -> None:
     table = {}
     if args.mode == "model":
         if not args.weights:
-            parser.error("--mode model needs --weights (an Ultralytics checkpoint both sides load)")
-        ours, ms = run_ours_model(args.weights, args.tracker, sequences)
+            parser.error("--mode model needs --weights (a yolo8 or Ultralytics checkpoint, or yolov8n-builtin.pt)")
+        ours, ms = run_ours_model(str(model_path(args.weights)), args.tracker, sequences)
         table["yolo8"] = (*score(ours), ms)
         if args.peer:
-            result = run_peer(args.peer, "model", args.tracker, {"videos": [str(v) for v, _ in sequences],
-                                                                 "weights": args.weights})
+            with tempfile.TemporaryDirectory(prefix="yolo8_track_bench_") as scratch:
+                peer_weights = str(peer_checkpoint(args.weights, scratch, args.peer))
+                result = run_peer(args.peer, "model", args.tracker, {"videos": [str(v) for v, _ in sequences],
+                                                                     "weights": peer_weights})
             gts = {str(v): g for v, g in sequences}
             table["incumbent"] = (*score({k: (gts[k], r) for k, r in result["rows"].items()}), result["ms"])
     else:
