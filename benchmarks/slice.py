@@ -1,11 +1,13 @@
 """Sliced inference on small objects: mAP and time per image with and without slicing.
 
-    python benchmarks/slice.py [--weights best.pt] [--epochs 30] [--train-images 64] [--val-images 16]
+    python benchmarks/slice.py [--weights best.pt] [--epochs 30] [--pretrained yolov8n-builtin.pt|false]
+                               [--train-images 64] [--val-images 16]
                                [--image-size 960] [--tile 320] [--overlap 0.2]
 
 Builds the small-object dataset (:mod:`yolo8.data.synthetic.small_objects`: large images with shapes of 6-20 px;
 training images are ``--tile`` px tiles, validation images whole), trains yolov8n on the tiles at ``imgsz=tile``
-(unless ``--weights`` is given), then predicts every validation image three ways with ``conf=0.001``:
+(from ``--pretrained``, by default the shipped built-in weights: the same shapes at another scale; unless
+``--weights`` is given), then predicts every validation image three ways with ``conf=0.001``:
 
 * whole image at ``imgsz=tile`` (objects shrink to 2-7 px: mostly missed),
 * whole image at ``imgsz=image-size`` (full resolution, one large forward),
@@ -28,6 +30,7 @@ REPOSITORY = str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, REPOSITORY)
 
 from yolo8 import YOLO  # noqa: E402
+from yolo8.checkpoints.load import shipped_weights  # noqa: E402
 from yolo8.data.imageio import read_image  # noqa: E402
 from yolo8.data.synthetic.small_objects import small_object_dataset  # noqa: E402
 from yolo8.metrics.detection import DetectionMetrics  # noqa: E402
@@ -60,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--pretrained", default="yolov8n-builtin.pt",
+                        help="weights the tile training starts from (a path, a shipped name, or 'false': scratch)")
     parser.add_argument("--train-images", type=int, default=64)
     parser.add_argument("--val-images", type=int, default=16)
     parser.add_argument("--image-size", type=int, default=960)
@@ -74,8 +79,10 @@ def main() -> None:
         model = YOLO(args.weights)
     else:
         model = YOLO("yolov8n.yaml")
+        pretrained = False if args.pretrained.lower() == "false" else str(shipped_weights(args.pretrained) or
+                                                                            args.pretrained)
         model.train(data=str(data), imgsz=args.tile, epochs=args.epochs, project=args.project, name="train",
-                    exist_ok=True, plots=False, verbose=False)
+                    exist_ok=True, plots=False, verbose=False, pretrained=pretrained)
     images = sorted((data.parent / "images" / "val").glob("*.png"))
     rows = {
         f"whole image, imgsz={args.tile}": evaluate(model, images, names, imgsz=args.tile),
