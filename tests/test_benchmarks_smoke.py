@@ -91,3 +91,32 @@ def test_augmentation_stats(tmp_path):
     rows = {line[:34].strip(): float(line[34:]) for line in lines[header + 1:]}  # one column: yolo8
     assert len(rows) == 11 and all(math.isfinite(value) for value in rows.values()), rows
     assert rows["colour: value mean"] > 0 and rows["single: boxes per sample"] > 0
+
+
+def test_export(tmp_path):
+    import torch
+
+    from tests.conftest import tiny_yaml
+    from yolo8 import YOLO
+    from yolo8.nn.model import YOLOModel
+
+    torch.manual_seed(0)
+    weights = YOLO(YOLOModel(tiny_yaml("yolov8.yaml"))).save(tmp_path / "tiny.pt")
+    lines = run("export", "--model", str(weights), "--imgsz", "64", "--runs", "1", "--warmup", "0", cwd=tmp_path)
+    assert figure(lines) > 0  # our ONNX ms (no peer)
+    rows = {line.split()[0] for line in lines[1:-1]}
+    assert rows == {"torchscript", "onnx", "openvino"}, lines
+
+
+def test_track(tmp_path):
+    lines = run("track", "--videos", "1", "--frames", "20", "--seeds", "1", cwd=tmp_path)
+    row = next(line for line in lines if line.startswith("yolo8"))
+    idf1, mota = (float(value) for value in row.split()[1:3])
+    assert 0 < idf1 <= 1 and mota <= 1  # noisy ground truth tracked: a score, not nothing
+
+
+def test_slice(tmp_path):
+    lines = run("slice", "--epochs", "1", "--train-images", "2", "--val-images", "1", "--image-size", "320",
+                "--tile", "160", "--pretrained", "false", "--project", str(tmp_path / "runs"), cwd=tmp_path)
+    rows = [line for line in lines if line.startswith(("whole image", "sliced"))]
+    assert len(rows) == 3 and all(math.isfinite(float(value)) for row in rows for value in row.split()[-3:])
