@@ -361,3 +361,20 @@ def test_a_cuda_device_without_onnxruntime_gpu_runs_on_the_cpu_and_says_so(check
     assert runner.session.get_providers()[-1] == "CPUExecutionProvider"
     if "CUDAExecutionProvider" not in runner.session.get_providers():
         assert any("onnxruntime-gpu" in record.message for record in caplog.records)
+
+
+@pytest.mark.parametrize("format", ["onnx", "openvino"])
+def test_exported_models_track_through_the_same_predictor(checkpoints, format):
+    exported = YOLO(export_of(checkpoints, "detect", format=format, dynamic=True))
+    eager = YOLO(checkpoints["detect"])
+    frames = [np.random.default_rng(k).integers(0, 255, (96, 128, 3), dtype=np.uint8) for k in range(3)]
+    tracked = 0
+    for frame in frames:
+        mine = exported.track(frame, persist=True, imgsz=64, conf=0.01, tracker="bytetrack.yaml", verbose=False)[0]
+        reference = eager.track(frame, persist=True, imgsz=64, conf=0.01, tracker="bytetrack.yaml", verbose=False)[0]
+        assert mine.boxes.is_track == reference.boxes.is_track
+        if reference.boxes.is_track:  # the same detections give the same tracks, ids included
+            assert mine.boxes.id.tolist() == reference.boxes.id.tolist()
+            torch.testing.assert_close(mine.boxes.xyxy, reference.boxes.xyxy, atol=BOX_ATOL * 10, rtol=1e-4)
+            tracked += len(mine.boxes)
+    assert tracked > 0
