@@ -325,6 +325,31 @@ def test_a_pt_run_as_a_static_file_validates_like_the_static_export(checkpoints,
     assert abs(ours.box.map - exported.box.map) < 1e-3 and abs(ours.box.map50 - exported.box.map50) < 1e-3
 
 
+def test_a_static_export_validates_on_images_letterboxed_to_its_size_once(checkpoints, shapes_dataset, tmp_path,
+                                                                          caplog):
+    """Val's rect batches are padded by half a stride (64 -> 96 here): letterboxing those again into a static file's
+    64x64 input shrank every image. A static file's val letterboxes each image straight to its size instead."""
+    from yolo8.runtime.backend import TorchBackend
+    from yolo8.runtime.fixed_input import FixedShapeBackend
+    from yolo8.tasks import task_spec
+
+    path = export_of(checkpoints, "detect", format="onnx", imgsz=64)
+    settings = dict(data=str(shapes_dataset), imgsz=64, batch=4, plots=False, verbose=False, project=str(tmp_path))
+    backend = YOLO(path).backend(Config(settings, mode="val"))
+    assert backend.fixed_input == (64, 64)
+    loader = task_spec("detect").evaluation_data(Config(settings, mode="val"), backend).loader
+    assert {tuple(batch.images.shape[2:]) for batch in loader} == {(64, 64)}
+    with caplog.at_level("INFO", logger="yolo8"):
+        exported = YOLO(path).val(**settings)
+    assert not any("letterboxed to it" in record.message for record in caplog.records)
+    model = YOLO(checkpoints["detect"])  # the .pt preprocessed the same way scores the same
+    from yolo8.val.validator import validate_model
+
+    eager = validate_model(model.model, Config(settings, mode="val"),
+                           backend=FixedShapeBackend(TorchBackend(model.model, torch.device("cpu")), (64, 64), 1))
+    assert abs(eager.box.map - exported.box.map) < 1e-3 and abs(eager.box.map50 - exported.box.map50) < 1e-3
+
+
 def test_metadata_of_other_exporters_is_read_as_literals_never_code():
     from yolo8.runtime.export_metadata import ExportMetadata
 

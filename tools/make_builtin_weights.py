@@ -114,7 +114,7 @@ def main() -> None:
     record = {
         "file": weights_file.name,
         "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest(),
-        "recipe": {"command": "python tools/make_builtin_weights.py " + " ".join(sys.argv[1:]),
+        "recipe": {"command": "python tools/make_builtin_weights.py " + " ".join(a for a in sys.argv[1:] if a != "--resume"),
                    "model": spec.default_model, "training_data": {"generator_seed": TRAINING_DATA_SEED,
                                                                   "train_scenes": args.train_images,
                                                                   "val_scenes": 64, "image_size": 320,

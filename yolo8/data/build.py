@@ -66,14 +66,16 @@ def training_loader(data: DatasetConfig, config: Config, image_size: int, batch_
 
 
 def evaluation_loader(data: DatasetConfig, config: Config, split: str, image_size: int, batch_size: int,
-                      stride: int, workers: int, masks: MaskLayout | None = None, select: Callable | None = None):
-    """Letterboxed loader over ``split`` with rectangular batches (YOLOv8 pads them by half a stride); with
-    ``masks``, samples carry ground-truth masks (for a validation loss); ``select`` as in :func:`training_loader`."""
+                      stride: int, workers: int, masks: MaskLayout | None = None, select: Callable | None = None,
+                      rect: bool = True):
+    """Letterboxed loader over ``split`` with rectangular batches (YOLOv8 pads them by half a stride), or with
+    ``rect=False`` every image letterboxed to ``image_size`` square; with ``masks``, samples carry ground-truth
+    masks (for a validation loss); ``select`` as in :func:`training_loader`."""
     labels = split_labels(data, split, config.single_cls)
     if select is not None:
         labels = select(labels, split, data)
     dataset = YOLODataset(
         labels, image_size, augment=False, augmentation=Augmentation.none(),
-        rect=True, batch_size=batch_size, stride=stride, pad=0.5, cache=config.cache, seed=0, masks=masks,
+        rect=rect, batch_size=batch_size, stride=stride, pad=0.5, cache=config.cache, seed=0, masks=masks,
     )
     return build_dataloader(dataset, batch_size, workers, shuffle=False, seed=0)

@@ -121,6 +121,8 @@ class FileBackend:
         self.device = runner.device if isinstance(runner, TorchScriptRunner) else torch.device("cpu")
         self.fp16, self.augment = False, False  # inputs arrive as float32; the runner casts for a half export
         self.said_letterbox = False
+        # a static file's (height, width): val letterboxes images straight to it (see tasks.detect.evaluation_data)
+        self.fixed_input = None if metadata.dynamic else tuple(metadata.imgsz)
         if metadata.nms:
             LOGGER.info("%s runs NMS inside (conf=%s, iou=%s, max_det=%s): lower conf settings cannot recover the "
                         "boxes it dropped.", exported.path.name, metadata.args.get("conf"), metadata.args.get("iou"),

@@ -85,6 +85,7 @@ class FixedShapeBackend:
 
     def __init__(self, backend, size: tuple[int, int], batch: int):
         self.backend, self.size, self.batch = backend, tuple(size), int(batch)
+        self.fixed_input = self.size  # val letterboxes straight to it, as for the static file
         for name in ("task", "names", "stride", "num_classes", "device", "fp16", "augment"):
             setattr(self, name, getattr(backend, name))
 

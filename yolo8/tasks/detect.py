@@ -120,9 +120,19 @@ def evaluation_data(config, model) -> EvaluationData:
     if data.num_classes != model.num_classes:
         raise ValueError(f"{data.yaml_file} has {data.num_classes} classes but the model predicts "
                          f"{model.num_classes}; validate on the dataset the model was trained for.")
-    say_if_rounded(config.imgsz, int(model.stride))
-    loader = evaluation_loader(data, config, config.split, image_size_setting(config.imgsz, int(model.stride)),
-                               config.batch, int(model.stride), config.workers)
+    fixed = getattr(model, "fixed_input", None)  # (h, w) of a static export, None for a model that takes any size
+    if fixed is not None and fixed[0] == fixed[1]:
+        # every image letterboxed straight to the file's size: rect batches (padded by half a stride) would be
+        # letterboxed again, shrunk, to fit it (a 320 export lost 0.037 mAP50-95 that way)
+        if image_size_setting(config.imgsz, int(model.stride)) != fixed[0]:
+            LOGGER.info("val runs at %d, the fixed input size of the exported file (imgsz=%s is not used).",
+                        fixed[0], config.imgsz)
+        image_size, rect = fixed[0], False
+    else:
+        say_if_rounded(config.imgsz, int(model.stride))
+        image_size, rect = image_size_setting(config.imgsz, int(model.stride)), True
+    loader = evaluation_loader(data, config, config.split, image_size, config.batch, int(model.stride),
+                               config.workers, rect=rect)
     return EvaluationData(loader, data.names, None if config.single_cls else coco_category_ids(data), data.yaml_file)
 
 
