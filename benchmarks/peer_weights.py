@@ -51,8 +51,7 @@ def peer_checkpoint(model: str | Path, scratch: str | Path, peer_python: str) ->
     if is_ultralytics_checkpoint(path):
         return path
     network, train_args = load_model(path)
-    yaml = {key: value for key, value in network.yaml.items() if key not in ("yaml_file", "scale")}
-    yaml["scales"] = {network.yaml["scale"]: network.yaml["scales"][network.yaml["scale"]]}  # that scale only
+    yaml = {key: value for key, value in network.yaml.items() if key != "yaml_file"}  # "scale" names the scale used
     weights = Path(scratch) / f"{path.stem}.yolo8-weights"
     torch.save({"yaml": yaml, "state_dict": {key: value.float() for key, value in network.state_dict().items()},
                 "names": dict(network.names), "task": network.task,

@@ -172,3 +172,14 @@ def test_the_main_job_fine_tunes_shipped_weights_in_fewer_gentler_epochs():
     scratch = Trainer(Config({}, mode="train"), model_source="yolov8n.yaml").config
     assert scratch.epochs == BUILTIN_DATASET_DEFAULTS["epochs"] and scratch.lr0 == BUILTIN_DATASET_DEFAULTS["lr0"]
     assert Trainer(Config({"epochs": 3}, mode="train"), model_source="yolov8n-builtin.pt").config.epochs == 3
+
+
+def test_pretrained_detector_weights_start_a_segmenter(tiny_model_yaml, tiny_segment_yaml, tmp_path):
+    detector = build_model(tiny_model_yaml)
+    with torch.no_grad():
+        for parameter in detector.parameters():
+            parameter.add_(0.5)
+    path = save_checkpoint(model_to_checkpoint(detector), tmp_path / "detector.pt")
+    started = apply_pretrained(build_model(tiny_segment_yaml), "yolov8n-seg.yaml", str(path))
+    assert started.task == "segment"
+    assert torch.equal(started.state_dict()["model.0.conv.weight"], detector.state_dict()["model.0.conv.weight"])

@@ -110,7 +110,7 @@ TASKS: dict[str, TaskSpec] = {
         segment.prepare_image, segment.postprocess, segment.SegmentationEvaluator, segment.evaluation_data,
         build_loss=segment.build_loss, training_loader=segment.training_loader,
         validation_loader=segment.validation_loader, plot_training_batch=segment.plot_training_batch,
-        default_model="yolov8n-seg.yaml",
+        default_model="yolov8n-seg.yaml", builtin_weights="yolov8n-seg-builtin.pt",
     ),
     "classify": TaskSpec(
         "classify", Classify, ("loss",), ("metrics/accuracy_top1", "metrics/accuracy_top5"),
@@ -118,7 +118,7 @@ TASKS: dict[str, TaskSpec] = {
         build_loss=classify.build_loss, training_loader=classify.training_loader,
         validation_loader=classify.validation_loader, plot_training_batch=classify.plot_training_batch,
         default_model="yolov8n-cls.yaml", resolve_training_data=classify.resolve_training_data,
-        sample_source=classify.sample_source,
+        sample_source=classify.sample_source, builtin_weights="yolov8n-cls-builtin.pt",
         builtin_defaults=classify.BUILTIN_DEFAULTS,
     ),
 }

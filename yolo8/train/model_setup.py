@@ -69,11 +69,14 @@ def apply_pretrained(model: nn.Module, source: str, pretrained) -> nn.Module:
         weights, _ = load_model(str(pretrained))
     except (FileNotFoundError, ValueError) as error:
         raise ValueError(f"pretrained={pretrained}: {error}") from error
-    if weights.task != model.task:
-        raise ValueError(f"pretrained={pretrained} is a '{weights.task}' model and {source} a '{model.task}' model; "
-                         f"give weights of the same task, or pretrained=True / False.")
-    LOGGER.info("pretrained=%s: starting from its weights", pretrained)
-    transfer_weights(weights, model)
+    # another task's weights are a valid start, as in YOLOv8: a detector's backbone, neck and box head fit a
+    # segmenter of the same scale; only what matches by name and shape is copied
+    LOGGER.info("pretrained=%s: starting from its weights%s", pretrained,
+                f" (a '{weights.task}' model: its layers that fit this '{model.task}' model)"
+                if weights.task != model.task else "")
+    if transfer_weights(weights, model) == 0:
+        raise ValueError(f"pretrained={pretrained}: none of its weights fit {source} (no layer of the same name and "
+                         "shape); give weights of this architecture, or pretrained=True / False.")
     return model
 
 
