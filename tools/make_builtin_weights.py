@@ -54,6 +54,13 @@ def record_of(model_file: Path, task_name: str) -> dict:
             per_image[path.name] = f"{hits}/{objects}"
             found, total = found + hits, total + objects
         record["samples_found_at_conf_0.25"] = {"found": found, "objects": total, "per_image": per_image}
+    else:
+        from yolo8.data.crops import sample_crops
+
+        results = model.predict([str(path) for path in sample_crops()], verbose=False)
+        correct = sum(result.names[int(result.probs.top1)] == Path(result.path).stem.split("_", 2)[2]
+                      for result in results)
+        record["sample_crops_correct"] = {"correct": int(correct), "crops": len(results)}
     return record
 
 
@@ -96,13 +103,18 @@ def main() -> None:
     image_size = settings["imgsz"]
     started = time.perf_counter()
     last = workdir / "runs" / "train" / "weights" / "last.pt"
+    trained_before = False
     if args.resume:
         if not last.is_file():
             raise SystemExit(f"--resume: no interrupted run in {workdir} ({last} is missing)")
-        YOLO(last).train(resume=str(last))
+        if torch.load(last, map_location="cpu", weights_only=True).get("epoch", -1) + 1 < args.epochs:
+            YOLO(last).train(resume=str(last))
+        else:  # the training ran to its end before: only the shipped file and its record are left to write
+            print(f"{last}: all {args.epochs} epochs done; writing the weights from its best.pt")
+            trained_before = True
     else:
         YOLO(spec.default_model).train(**settings)
-    train_minutes = (time.perf_counter() - started) / 60
+    train_minutes = (time.perf_counter() - started) / 60 if not trained_before else None
 
     model, train_args = load_model(workdir / "runs" / "train" / "weights" / "best.pt")
     out = Path(args.out)
@@ -114,7 +126,8 @@ def main() -> None:
     record = {
         "file": weights_file.name,
         "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest(),
-        "recipe": {"command": "python tools/make_builtin_weights.py " + " ".join(a for a in sys.argv[1:] if a != "--resume"),
+        "recipe": {"command": " ".join(["python tools/make_builtin_weights.py",
+                                        *(arg for arg in sys.argv[1:] if arg != "--resume")]),
                    "model": spec.default_model, "training_data": {"generator_seed": TRAINING_DATA_SEED,
                                                                   "train_scenes": args.train_images,
                                                                   "val_scenes": 64, "image_size": 320,
@@ -122,7 +135,8 @@ def main() -> None:
                    "settings": {key: value for key, value in settings.items()
                                 if key not in ("data", "project", "name")}},
         "made_with": {"yolo8": __version__, "torch": torch.__version__, "python": platform.python_version(),
-                      "machine": platform.machine(), "train_minutes": round(train_minutes, 1)},
+                      "machine": platform.machine(),
+                      "train_minutes": None if train_minutes is None else round(train_minutes, 1)},
         **record_of(weights_file, args.task),
     }
     record_file = weights_file.with_suffix(".json")

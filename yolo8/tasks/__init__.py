@@ -119,7 +119,7 @@ TASKS: dict[str, TaskSpec] = {
         validation_loader=classify.validation_loader, plot_training_batch=classify.plot_training_batch,
         default_model="yolov8n-cls.yaml", resolve_training_data=classify.resolve_training_data,
         sample_source=classify.sample_source, builtin_weights="yolov8n-cls-builtin.pt",
-        builtin_defaults=classify.BUILTIN_DEFAULTS,
+        builtin_defaults=classify.BUILTIN_DEFAULTS, finetune_defaults=classify.FINETUNE_DEFAULTS,
     ),
 }
 

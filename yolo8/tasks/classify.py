@@ -34,6 +34,8 @@ SMALLEST_PROBABILITY = 1e-30  # keeps the loss finite where a softmax probabilit
 # `yolo8 classify train` without data trains on the built-in crops (64 px objects of the built-in scenes):
 # their own size, 64 a batch (about 2 s an epoch on a 2-core CPU).
 BUILTIN_DEFAULTS = {"epochs": 30, "imgsz": 64, "batch": 64}
+# From the shipped classifier: a few epochs of AdamW at a fixed low rate ("auto" would pick its own, higher one).
+FINETUNE_DEFAULTS = {"epochs": 5, "optimizer": "AdamW", "lr0": 0.0001, "warmup_epochs": 0}
 
 
 def prepare_image(image: np.ndarray, size: int | tuple[int, int], stride: int) -> tuple[np.ndarray, None]:
@@ -60,7 +62,12 @@ def evaluation_data(config, model) -> EvaluationData:
         load_classification_split,
     )
 
-    split = load_classification_split(config.data, config.split)
+    data = config.data
+    if not data:  # as for detection: no data is the built-in dataset, here its object crops
+        from yolo8.data.crops import builtin_crop_dataset
+
+        data = builtin_crop_dataset()
+    split = load_classification_split(data, config.split)
     if split.num_classes != model.num_classes:
         raise ClassificationDataError(
             f"classification dataset '{split.root}' has {split.num_classes} classes (the class folders of "
