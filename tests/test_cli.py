@@ -78,7 +78,10 @@ def test_mode_help_lists_only_that_mode(capsys):
     assert "  mosaic " not in out and "  lr0 " not in out
 
 
-def test_val_without_model_is_a_clear_error(capsys):
+def test_val_without_model_or_shipped_weights_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    from yolo8.checkpoints import load
+
+    monkeypatch.setattr(load, "SHIPPED_WEIGHTS_DIR", tmp_path)  # a package without its built-in weights
     assert run(["val"]) == 1
     assert "needs model=" in capsys.readouterr().err
 

@@ -299,7 +299,10 @@ def test_file_backend_is_a_backend(checkpoints):
                                                                                                    False, False)
 
 
-def test_export_and_benchmark_help_list_their_settings(capsys):
+def test_export_and_benchmark_help_list_their_settings(capsys, tmp_path, monkeypatch):
+    from yolo8.checkpoints import load
+
+    monkeypatch.setattr(load, "SHIPPED_WEIGHTS_DIR", tmp_path)  # else benchmark without model= runs the shipped one
     assert run(["export", "help"]) == 0
     out = capsys.readouterr().out
     assert all(f"  {key} " in out for key in ("format", "dynamic", "simplify", "opset", "nms", "int8", "fraction"))

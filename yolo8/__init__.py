@@ -1,7 +1,5 @@
 """yolo8: a clean-room YOLOv8 object detector in PyTorch. Nothing runs at import."""
 
-from yolo8.version import __version__
-
 __all__ = ["YOLO", "__version__"]
 
 
@@ -11,4 +9,8 @@ def __getattr__(name: str):
         from yolo8.api import YOLO
 
         return YOLO
+    if name == "__version__":  # from yolo8/version.py, read when asked: `import yolo8.ops.boxes` loads no other module
+        from yolo8.version import __version__
+
+        return __version__
     raise AttributeError(f"module 'yolo8' has no attribute '{name}'")
