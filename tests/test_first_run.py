@@ -137,7 +137,7 @@ def test_training_with_pretrained_false_starts_from_fresh_weights(pretrained, tr
 
 
 def test_classifier_samples_are_crops_of_the_sample_objects(tmp_path, monkeypatch):
-    from yolo8.data.crops import sample_crops
+    from yolo8.data.crops import sample_crop_class, sample_crops
     from yolo8.data.synthetic import CLASS_NAMES
     from yolo8.tasks import task_spec
 
@@ -145,7 +145,7 @@ def test_classifier_samples_are_crops_of_the_sample_objects(tmp_path, monkeypatc
     crops = sample_crops()
     objects = [item for name in ("shapes1.jpg", "shapes2.jpg") for item in sample_scene(name).objects
                if min(item.box[2] - item.box[0], item.box[3] - item.box[1]) >= 8]
-    assert [path.stem.split("_", 2)[2] for path in crops] == [CLASS_NAMES[item.class_id] for item in objects]
+    assert [sample_crop_class(path) for path in crops] == [CLASS_NAMES[item.class_id] for item in objects]
     assert all(path.is_file() and path.parent.parent == tmp_path / "samples" for path in crops)
     first = crops[0].stat().st_mtime_ns
     assert sample_crops() == crops and crops[0].stat().st_mtime_ns == first  # written once

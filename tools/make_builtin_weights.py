@@ -55,11 +55,10 @@ def record_of(model_file: Path, task_name: str) -> dict:
             found, total = found + hits, total + objects
         record["samples_found_at_conf_0.25"] = {"found": found, "objects": total, "per_image": per_image}
     else:
-        from yolo8.data.crops import sample_crops
+        from yolo8.data.crops import sample_crop_class, sample_crops
 
         results = model.predict([str(path) for path in sample_crops()], verbose=False)
-        correct = sum(result.names[int(result.probs.top1)] == Path(result.path).stem.split("_", 2)[2]
-                      for result in results)
+        correct = sum(result.names[int(result.probs.top1)] == sample_crop_class(result.path) for result in results)
         record["sample_crops_correct"] = {"correct": int(correct), "crops": len(results)}
     return record
 

@@ -113,6 +113,11 @@ def builtin_crop_dataset() -> Path:
     return write_object_crops(data_yaml, Path(data_yaml).parent.with_name(Path(data_yaml).parent.name + "-crops"))
 
 
+def sample_crop_class(path: str | Path) -> str:
+    """The true class name a :func:`sample_crops` file carries in its name ``<sample>_<k>_<class name>.jpg``."""
+    return Path(path).stem.split("_", 2)[2]
+
+
 def sample_crops(longest_side: int = 64, margin: float = 0.1, min_side: int = 8) -> list[Path]:
     """Crops of the shipped sample images' objects, as the built-in crops are cut, written once into
     ``cache_home()/samples/crops-v{CROPS_VERSION}`` as ``<sample>_<k>_<class name>.jpg`` (the true class in the
